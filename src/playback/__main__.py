@@ -1,0 +1,3 @@
+from playback.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Accounts: signup, sessions, profiles, settings and the age policy."""

@@ -1,0 +1,49 @@
+"""Account tables: users and their login sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from playback.kit.models import Entity
+
+
+class User(Entity):
+    __tablename__ = "users"
+
+    # Always stored lower-case: uniqueness is case-insensitive by construction.
+    handle: Mapped[str] = mapped_column(String(24), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    birthdate: Mapped[dt.date] = mapped_column(Date)
+    country: Mapped[str] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(30), default="")
+    bio: Mapped[str] = mapped_column(String(80), default="")
+    avatar_key: Mapped[str | None] = mapped_column(String(255))
+    private: Mapped[bool] = mapped_column(default=False)
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    handle_changed_at: Mapped[dt.datetime | None] = mapped_column()
+
+    # Counts others see; caches of the rows that are the truth (filled by the social domains).
+    follower_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    following_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    video_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_likes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuthSession(Entity):
+    """A login. The client holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_user_id_expires_at", "user_id", "expires_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "api" (Bearer) or "web" (cookie)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    last_used_at: Mapped[dt.datetime] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(Text)

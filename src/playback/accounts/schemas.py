@@ -1,0 +1,119 @@
+"""Account request and response bodies. Field rules live in the service's ``check_*``
+functions; these only fix the JSON types (and cap absurd lengths before any work is done)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
+
+from playback.accounts import age_policy
+from playback.accounts.models import User
+from playback.storage import Storage
+
+Text = Annotated[StrictStr, Field(max_length=1000)]
+
+
+def _iso_date_text(value: object) -> object:
+    # JSON has no date type: accept only "YYYY-MM-DD" text, never numbers read as timestamps.
+    if not isinstance(value, str):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_text)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupIn(Strict):
+    handle: Text
+    password: Text
+    birthdate: IsoDate = Field(description="ISO date, YYYY-MM-DD")
+    country: Text = Field(description="ISO 3166-1 alpha-2 code, e.g. DE")
+    email: Text | None = None
+
+
+class LoginIn(Strict):
+    handle: Text
+    password: Text
+
+
+class SessionOut(BaseModel):
+    token: str
+    expires_at: dt.datetime
+
+
+class ProfilePatch(Strict):
+    display_name: Text | None = None
+    bio: Text | None = None
+    private: StrictBool | None = None
+    handle: Text | None = None
+
+
+class PublicProfile(BaseModel):
+    id: uuid.UUID
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str | None
+    private: bool
+    follower_count: int
+    following_count: int
+    video_count: int
+    total_likes: int
+
+    @classmethod
+    def of(cls, user: User, storage: Storage) -> PublicProfile:
+        return cls(
+            id=user.id,
+            handle=user.handle,
+            display_name=user.display_name,
+            bio=user.bio,
+            avatar_url=storage.url(user.avatar_key) if user.avatar_key else None,
+            private=user.private,
+            follower_count=user.follower_count,
+            following_count=user.following_count,
+            video_count=user.video_count,
+            total_likes=user.total_likes,
+        )
+
+
+class Me(PublicProfile):
+    """Your own account: the public profile plus what only you see."""
+
+    email: str | None
+    birthdate: dt.date
+    country: str
+    age_band: str
+    may_be_public: bool
+    role: str
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, user: User, storage: Storage) -> Me:
+        return cls(
+            **PublicProfile.of(user, storage).model_dump(),
+            email=user.email,
+            birthdate=user.birthdate,
+            country=user.country,
+            age_band=age_policy.age_band(user.birthdate).value,
+            may_be_public=age_policy.may_be_public(user.birthdate),
+            role=user.role,
+            created_at=user.created_at,
+        )
+
+
+class SessionInfo(BaseModel):
+    id: uuid.UUID
+    kind: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime
+    expires_at: dt.datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool

@@ -1,0 +1,99 @@
+"""The ``playback`` command: serve, worker, migrate, demo."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from playback.config import get_settings
+from playback.db import Database
+
+cli = typer.Typer(
+    name="playback",
+    help="Playback: an open-source, self-hostable short-video platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+def _migrated_database() -> Database:
+    from playback.db import get_database
+    from playback.migrations import upgrade
+
+    database = get_database()
+    upgrade(database.engine)
+    return database
+
+
+def _serve(host: str, port: int, banner: str | None = None) -> None:
+    import uvicorn
+
+    from playback.app import create_app
+
+    settings = get_settings()
+    database = _migrated_database()
+    app = create_app(settings, database=database, run_jobs=settings.embedded_jobs)
+    if banner:
+        typer.echo(banner)
+    if not settings.embedded_jobs:
+        typer.echo("Jobs go to Redis: run `playback worker` processes to work them off.")
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None)
+
+
+@cli.command()
+def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Run the web server. Embedded mode (no PLAYBACK_DATABASE_URL / PLAYBACK_REDIS_URL) keeps
+    everything under PLAYBACK_DATA_DIR and works jobs off in this process."""
+    _serve(host, port)
+
+
+@cli.command()
+def worker(
+    workers: Annotated[int, typer.Option(help="Worker threads in this process.")] = 2,
+) -> None:
+    """Work off background jobs (transcoding, erasure, reports…) from the job queue."""
+    from playback import jobs
+    from playback.kit.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    _migrated_database()
+    jobs.configure_jobs(settings)
+    jobs.load_tasks()
+    jobs.start_consumer(workers, in_process=False).run()
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    database = _migrated_database()
+    typer.echo(
+        f"Database is up to date ({database.engine.url.render_as_string(hide_password=True)})."
+    )
+
+
+@cli.command()
+def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """Run the server with demo accounts (and, as they arrive, demo videos and sounds)."""
+    from playback.demo import seed_demo
+
+    database = _migrated_database()
+    with database.unit_of_work() as db:
+        logins = seed_demo(db)
+    lines = [
+        "",
+        f"  Playback demo is running at http://{host}:{port}/",
+        "",
+        "  Demo logins (handle / password):",
+        *(f"    {login.handle:<12} {login.password:<16} {login.note}" for login in logins),
+        "",
+    ]
+    _serve(host, port, banner="\n".join(lines))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""Shared plumbing used by every domain: base model, ids, time, cursors, pagination."""

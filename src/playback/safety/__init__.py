@@ -1,0 +1,1 @@
+"""Safety: rate limits now; teen rules, screen time and moderation build on it."""

@@ -1,0 +1,1 @@
+"""The web client: server-rendered pages, templates and static files."""

@@ -1,0 +1,363 @@
+"""Page routes. Pages call the same service functions as the JSON API; forms post back to the
+page, are checked for their CSRF token, and follow the post/redirect/get pattern."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import pycountry
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from playback.accounts import age_policy, service
+from playback.accounts.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    Auth,
+    authenticate,
+    check_csrf,
+    csrf_token,
+    new_csrf_cookie,
+)
+from playback.accounts.models import User
+from playback.accounts.schemas import PublicProfile
+from playback.errors import DomainError, Invalid, PayloadTooLarge
+from playback.kit.time import today
+from playback.kit.web import DB, AppSettings, AppStorage, Limiter, client_ip
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
+
+
+def compact_count(value: int) -> str:
+    """1234 → 1.2K, 2_500_000 → 2.5M, as profiles show them."""
+    for size, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if value >= size:
+            text = f"{value / size:.1f}".rstrip("0").rstrip(".")
+            return text + suffix
+    return str(value)
+
+
+templates.env.filters["compact"] = compact_count
+
+
+def _page_auth(request: Request, db: DB) -> Auth | None:
+    return authenticate(request, db)
+
+
+PageAuth = Annotated[Auth | None, Depends(_page_auth)]
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page with the viewer, CSRF token and shared context; plant the anonymous CSRF
+    cookie the first time a browser visits."""
+    new_cookie = None if request.cookies.get(CSRF_COOKIE) else new_csrf_cookie()
+    auth: Auth | None = getattr(request.state, "auth", None)
+    storage = request.app.state.storage
+    ctx = {
+        "request": request,
+        "viewer": auth.user if auth else None,
+        "viewer_avatar": storage.url(auth.user.avatar_key)
+        if auth and auth.user.avatar_key
+        else None,
+        "csrf_token": csrf_token(request, new_cookie),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )
+    if new_cookie:
+        response.set_cookie(
+            CSRF_COOKIE, new_cookie, httponly=True, samesite="lax", secure=_secure(request)
+        )
+    return response
+
+
+def render_error(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        {"status": status, "code": code, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.settings.base_url.startswith("https://"))
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _set_session_cookie(request: Request, response: Response, token: str, days: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, auth: PageAuth) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_page(request: Request, auth: PageAuth) -> Response:
+    if auth:
+        return _redirect("/")
+    return render(request, "signup.html", {"countries": COUNTRIES, "form": {}, "today": today()})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup_submit(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    limiter: Limiter,
+    handle: Annotated[str, Form(max_length=1000)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    birthdate: Annotated[str, Form(max_length=20)] = "",
+    country: Annotated[str, Form(max_length=10)] = "",
+    email: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    form = {"handle": handle, "country": country, "email": email}
+    try:
+        check_csrf(request, csrf_token_field)
+        try:
+            born = dt.date.fromisoformat(birthdate)
+        except ValueError as exc:
+            raise Invalid("Enter your date of birth.", code="invalid_birthdate") from exc
+        user = service.do_signup(
+            db,
+            handle=handle,
+            password=password,
+            birthdate=born,
+            country=country,
+            email=email or None,
+        )
+        _session, token = service.do_login(
+            db,
+            limiter,
+            handle=user.handle,
+            password=password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            kind="web",
+            session_days=settings.session_days,
+            limit_per_handle=settings.login_limit_per_handle,
+            limit_per_ip=settings.login_limit_per_ip,
+            window_seconds=settings.login_limit_window_seconds,
+        )
+    except DomainError as exc:
+        db.rollback()
+        if exc.code == "underage":
+            # Nothing about the person is kept or echoed back, not even in the form.
+            form = {}
+        return render(
+            request,
+            "signup.html",
+            {"countries": COUNTRIES, "form": form, "error": exc, "today": today()},
+            status_code=exc.status_code,
+        )
+    response = _redirect(f"/@{user.handle}")
+    _set_session_cookie(request, response, token, settings.session_days)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, auth: PageAuth) -> Response:
+    if auth:
+        return _redirect("/")
+    return render(request, "login.html", {"form": {}})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    limiter: Limiter,
+    handle: Annotated[str, Form(max_length=1000)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=500)] = "/",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    try:
+        check_csrf(request, csrf_token_field)
+        _session, token = service.do_login(
+            db,
+            limiter,
+            handle=handle,
+            password=password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            kind="web",
+            session_days=settings.session_days,
+            limit_per_handle=settings.login_limit_per_handle,
+            limit_per_ip=settings.login_limit_per_ip,
+            window_seconds=settings.login_limit_window_seconds,
+        )
+    except DomainError as exc:
+        db.rollback()
+        return render(
+            request,
+            "login.html",
+            {"form": {"handle": handle}, "error": exc},
+            status_code=exc.status_code,
+            headers=exc.headers(),
+        )
+    # Only same-site paths: never redirect to another origin.
+    target = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+    response = _redirect(target)
+    _set_session_cookie(request, response, token, settings.session_days)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    if auth is not None:
+        check_csrf(request, csrf_token_field)
+        service.do_logout(db, auth.session)
+    response = _redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/@{handle}", response_class=HTMLResponse)
+def profile_page(
+    request: Request, handle: str, db: DB, storage: AppStorage, auth: PageAuth
+) -> HTMLResponse:
+    user = service.access_profile(db, handle, auth.user if auth else None)
+    return render(
+        request,
+        "profile.html",
+        {
+            "profile": PublicProfile.of(user, storage),
+            "is_self": auth is not None and auth.user.id == user.id,
+        },
+    )
+
+
+def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
+    return {
+        "form": {"display_name": user.display_name, "bio": user.bio, "handle": user.handle},
+        "age_band": age_policy.age_band(user.birthdate).value,
+        "may_be_public": age_policy.may_be_public(user.birthdate),
+        "bio_max": service.BIO_MAX,
+        **extra,
+    }
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, auth: PageAuth) -> Response:
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    saved = request.query_params.get("saved")
+    return render(request, "settings.html", _settings_context(auth.user, saved=saved))
+
+
+@router.post("/settings", response_class=HTMLResponse)
+def settings_submit(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    display_name: Annotated[str, Form(max_length=1000)] = "",
+    bio: Annotated[str, Form(max_length=1000)] = "",
+    handle: Annotated[str, Form(max_length=1000)] = "",
+    private: Annotated[str | None, Form()] = None,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    user = auth.user
+    try:
+        check_csrf(request, csrf_token_field)
+        if handle:
+            service.do_change_handle(db, user, handle)
+        service.do_update_profile(
+            db, user, display_name=display_name, bio=bio, private=private is not None
+        )
+    except DomainError as exc:
+        db.rollback()
+        db.refresh(user)
+        ctx = _settings_context(user, error=exc)
+        ctx["form"] = {"display_name": display_name, "bio": bio, "handle": handle}
+        return render(request, "settings.html", ctx, status_code=exc.status_code)
+    return _redirect("/settings?saved=1")
+
+
+@router.post("/settings/avatar", response_class=HTMLResponse)
+def avatar_submit(
+    request: Request,
+    db: DB,
+    storage: AppStorage,
+    settings: AppSettings,
+    auth: PageAuth,
+    avatar: UploadFile,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    try:
+        check_csrf(request, csrf_token_field)
+        data = avatar.file.read(settings.avatar_max_bytes + 1)
+        if len(data) > settings.avatar_max_bytes:
+            raise PayloadTooLarge(
+                f"An avatar is at most {settings.avatar_max_bytes // 1048576} MB."
+            )
+        service.do_set_avatar(db, storage, auth.user, data)
+    except DomainError as exc:
+        db.rollback()
+        db.refresh(auth.user)
+        return render(
+            request,
+            "settings.html",
+            _settings_context(auth.user, error=exc),
+            status_code=exc.status_code,
+        )
+    return _redirect("/settings?saved=1")
+
+
+@router.post("/settings/logout-everywhere")
+def logout_everywhere(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    if auth is None:
+        return _redirect("/login")
+    check_csrf(request, csrf_token_field)
+    service.do_logout_everywhere(db, auth.user)
+    response = _redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

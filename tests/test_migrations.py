@@ -1,0 +1,65 @@
+"""Models and migrations agree, and the chain runs both ways on this test run's database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from playback.migrations import alembic_config, upgrade
+from playback.models import metadata
+from tests.conftest import PG_URL, make_pg_schema
+
+
+@pytest.fixture
+def fresh_engine(tmp_path: Path) -> Iterator[sa.Engine]:
+    if PG_URL:
+        url = make_pg_schema(f"playback_migrations_{uuid.uuid4().hex[:8]}")
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = sa.create_engine(url)
+    yield engine
+    if PG_URL:
+        schema = url.rsplit("%3D", 1)[1]
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        diff = compare_metadata(context, metadata)
+    assert diff == [], f"models and migrations disagree; add a migration: {diff}"
+
+
+def test_the_chain_is_linear_and_reversible(fresh_engine: sa.Engine) -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1, "more than one migration head: merge them"
+    upgrade(fresh_engine)
+    with fresh_engine.begin() as conn:
+        command.downgrade(alembic_config(fresh_engine, conn), "base")
+    tables = set(sa.inspect(fresh_engine).get_table_names()) - {"alembic_version"}
+    assert tables == set()
+    upgrade(fresh_engine)
+    assert {t.name for t in metadata.sorted_tables} <= set(
+        sa.inspect(fresh_engine).get_table_names()
+    )
+
+
+def test_upgrading_twice_is_harmless(fresh_engine: sa.Engine) -> None:
+    upgrade(fresh_engine)
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
