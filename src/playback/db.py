@@ -79,6 +79,7 @@ class Database:
             session.commit()
         except BaseException:
             session.rollback()
+            _run_rollback_hooks(session)  # also when no SQL had begun a transaction
             raise
         finally:
             session.close()
@@ -100,6 +101,9 @@ def after_rollback(session: Session, fn: Callable[[], Any]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # Releasing a SAVEPOINT fires after_commit too; only the real commit counts.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_AFTER_ROLLBACK, None)
     for fn in session.info.pop(_AFTER_COMMIT, []):
         fn()
@@ -109,6 +113,10 @@ def _run_after_commit(session: Session) -> None:
 def _run_after_rollback(session: Session, _previous: Any) -> None:
     if session.in_transaction():
         return
+    _run_rollback_hooks(session)
+
+
+def _run_rollback_hooks(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
     for fn in session.info.pop(_AFTER_ROLLBACK, []):
         fn()
