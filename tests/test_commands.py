@@ -70,6 +70,26 @@ def test_demo_seeding_is_idempotent_and_logins_work(database: Database) -> None:
         assert verify_password(teen.password_hash, DEMO_PASSWORD)
 
 
+def test_demo_videos_without_shared_media_are_made_on_the_spot(
+    database: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from playback.demo import DEMO_VIDEOS, seed_demo_videos
+    from playback.storage import create_storage
+
+    monkeypatch.delenv("PLAYBACK_DEMO_MEDIA", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ../shared/media from here
+    storage = create_storage(settings)
+    with database.unit_of_work() as db:
+        seed_demo(db)
+    with database.unit_of_work() as db:
+        assert seed_demo_videos(db, storage, settings) == len(DEMO_VIDEOS)
+    with database.unit_of_work() as db:
+        assert seed_demo_videos(db, storage, settings) == 0
+    with database.engine.connect() as conn:
+        statuses = conn.execute(sa.text("SELECT status FROM videos")).scalars().all()
+    assert statuses == ["ready"] * len(DEMO_VIDEOS)  # jobs run inline in tests
+
+
 def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -121,6 +141,17 @@ def test_demo_command_serves_and_prints_logins(tmp_path: Path) -> None:
         )
         assert response.status_code == 201
         assert httpx.get(f"http://127.0.0.1:{port}/signup").status_code == 200
+        # The demo creators' videos are processed by the server's own job consumer.
+        handle = DEMO_ACCOUNTS[0].handle
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            items = httpx.get(f"http://127.0.0.1:{port}/api/v1/users/{handle}/videos").json()[
+                "items"
+            ]
+            if items:
+                break
+            time.sleep(0.5)
+        assert items and items[0]["status"] == "ready"
     finally:
         output = _stop(proc)
     assert f"http://127.0.0.1:{port}/" in output

@@ -179,14 +179,17 @@ def create_app(
         upload_limits=[
             (r"/api/v1/me/avatar", settings.avatar_max_bytes + upload_slack),
             (r"/settings/avatar", settings.avatar_max_bytes + upload_slack),
+            (r"/api/v1/videos", settings.video_max_bytes + upload_slack),
         ],
     )
     app.add_middleware(RequestObservabilityMiddleware)
 
     from playback.accounts.api import router as accounts_router
+    from playback.media.api import router as media_router
     from playback.web.pages import router as pages_router
 
     app.include_router(accounts_router)
+    app.include_router(media_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
@@ -212,9 +215,14 @@ def create_app(
             path = storage.path(key)
         except StorageError:
             path = None
-        if path is None or not path.is_file():
+        params = request.query_params
+        if (
+            path is None
+            or not storage.check_signature(key, params.get("e"), params.get("s"))
+            or not path.is_file()
+        ):
             return error_response(request, 404, "not_found", "There is nothing here.")
-        # Keys are immutable (a new file gets a new key), so they can be cached for good.
-        return FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+        # A key is never rewritten (new content gets a new key): cache until the URL expires.
+        return FileResponse(path, headers={"Cache-Control": "private, max-age=86400"})
 
     return app

@@ -79,11 +79,18 @@ def migrate() -> None:
 @cli.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the server with demo accounts (and, as they arrive, demo videos and sounds)."""
-    from playback.demo import seed_demo
+    from playback import jobs
+    from playback.demo import seed_demo, seed_demo_videos
+    from playback.storage import create_storage
 
+    settings = get_settings()
     database = _migrated_database()
+    jobs.configure_jobs(settings)
     with database.unit_of_work() as db:
         logins = seed_demo(db)
+    typer.echo("Preparing the demo videos…")
+    with database.unit_of_work() as db:
+        seed_demo_videos(db, create_storage(settings), settings)
     lines = [
         "",
         f"  Playback demo is running at http://{host}:{port}/",

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     login_limit_per_handle: int = 10
     login_limit_per_ip: int = 50
     login_limit_window_seconds: int = 15 * 60
+    # Video uploads and processing.
+    video_max_bytes: int = 250 * 1024 * 1024
+    video_min_seconds: float = 1.0
+    video_max_seconds: float = 600.0
+    transcode_threads: int = 0  # 0: let the codecs pick (all cores)
+    transcode_lease_seconds: int = 120
+    transcode_max_attempts: int = 5
+    transcode_time_limit_seconds: int = 1800
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     jobs_workers: int = 2
@@ -92,6 +100,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for uploads in flight and transcoding; never served."""
+        return self.data_dir / "work"
 
 
 _settings: Settings | None = None

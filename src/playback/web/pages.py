@@ -11,6 +11,7 @@ import pycountry
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
 from playback.accounts import age_policy, service
 from playback.accounts.auth import (
@@ -24,7 +25,9 @@ from playback.accounts.auth import (
 )
 from playback.accounts.models import User
 from playback.accounts.schemas import PublicProfile
-from playback.errors import DomainError, Invalid, PayloadTooLarge
+from playback.errors import DomainError, Invalid, NotFound, PayloadTooLarge
+from playback.kit.ids import parse_id
+from playback.kit.text import HASHTAG_RE, MENTION_RE
 from playback.kit.time import today
 from playback.kit.web import DB, AppSettings, AppStorage, Limiter, client_ip
 
@@ -42,7 +45,24 @@ def compact_count(value: int) -> str:
     return str(value)
 
 
+def linkify_caption(text: str) -> Markup:
+    """Escape a caption, then link its @mentions to profiles and mark its #hashtags."""
+    html = str(escape(text))
+    html = MENTION_RE.sub(lambda m: f'<a href="/@{m.group(1).lower()}">@{m.group(1)}</a>', html)
+    html = HASHTAG_RE.sub(lambda m: f'<span class="hashtag">#{m.group(1)}</span>', html)
+    return Markup(html)  # noqa: S704 - built from escaped text and our own markup
+
+
+def duration_label(ms: int | None) -> str:
+    if not ms:
+        return ""
+    seconds = round(ms / 1000)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 templates.env.filters["compact"] = compact_count
+templates.env.filters["linkify_caption"] = linkify_caption
+templates.env.filters["duration"] = duration_label
 
 
 def _page_auth(request: Request, db: DB) -> Auth | None:
@@ -256,14 +276,56 @@ def logout(
 def profile_page(
     request: Request, handle: str, db: DB, storage: AppStorage, auth: PageAuth
 ) -> HTMLResponse:
-    user = service.access_profile(db, handle, auth.user if auth else None)
+    from playback.media import service as media
+    from playback.media.schemas import VideoOut
+
+    viewer = auth.user if auth else None
+    user = service.access_profile(db, handle, viewer)
+    videos = media.list_user_videos(db, user, viewer, before=None, limit=60)
+    tags = media.list_tags(db, [v.id for v in videos])
     return render(
         request,
         "profile.html",
         {
             "profile": PublicProfile.of(user, storage),
-            "is_self": auth is not None and auth.user.id == user.id,
+            "is_self": viewer is not None and viewer.id == user.id,
+            "videos": [VideoOut.of(v, user, storage, tags[v.id]) for v in videos],
         },
+    )
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(request: Request, settings: AppSettings, auth: PageAuth) -> Response:
+    if auth is None:
+        return _redirect("/login?next=/upload")
+    return render(
+        request,
+        "upload.html",
+        {
+            "max_bytes": settings.video_max_bytes,
+            "max_mb": settings.video_max_bytes // (1024 * 1024),
+            "max_minutes": int(settings.video_max_seconds // 60),
+        },
+    )
+
+
+@router.get("/v/{video_id}", response_class=HTMLResponse)
+def video_page(
+    request: Request, video_id: str, db: DB, storage: AppStorage, auth: PageAuth
+) -> HTMLResponse:
+    from playback.media import service as media
+    from playback.media.schemas import VideoOut
+
+    vid = parse_id(video_id)
+    if vid is None:
+        raise NotFound("video")
+    viewer = auth.user if auth else None
+    video, creator = media.access_video(db, vid, viewer)
+    out = VideoOut.of(video, creator, storage, media.list_tags(db, [video.id])[video.id])
+    return render(
+        request,
+        "video.html",
+        {"video": out, "is_owner": viewer is not None and viewer.id == creator.id},
     )
 
 

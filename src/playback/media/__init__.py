@@ -1,0 +1,1 @@
+"""Media: uploads, probing, transcoding, posters and (later) composition."""

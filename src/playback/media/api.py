@@ -1,0 +1,129 @@
+"""Video routes: upload, look, delete, and a creator's videos."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Response, UploadFile, status
+
+from playback.accounts import service as accounts
+from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.errors import NotFound, PayloadTooLarge, error_responses
+from playback.kit.cursors import decode_cursor, encode_cursor
+from playback.kit.ids import parse_id
+from playback.kit.web import DB, AppSettings, AppStorage
+from playback.media import service
+from playback.media.schemas import UploadAccepted, VideoOut, VideoPage
+
+router = APIRouter(prefix="/api/v1", tags=["videos"])
+PAGE_SIZE = 24
+
+
+@router.post(
+    "/videos",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=UploadAccepted,
+    responses=error_responses(400, 401, 403, 413, 422, 429),
+)
+def upload_video(
+    file: UploadFile,
+    user: CurrentUser,
+    db: DB,
+    storage: AppStorage,
+    settings: AppSettings,
+    caption: Annotated[str, Form(max_length=4000)] = "",
+    visibility: Annotated[str, Form(max_length=20)] = "public",
+    allow_comments: Annotated[bool, Form()] = True,
+    allow_duet: Annotated[bool, Form()] = True,
+    allow_stitch: Annotated[bool, Form()] = True,
+) -> UploadAccepted:
+    """Upload a video (MP4, MOV, M4V, WebM or MKV; 1 s to 10 min). It is checked at once, then
+    processed in the background: poll ``GET /videos/{id}`` until ``status`` is ``ready``."""
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    upload = settings.work_dir / f"upload-{secrets.token_hex(8)}"
+    try:
+        with upload.open("wb") as out:
+            copied = _copy_capped(file, out, settings.video_max_bytes)
+        if copied > settings.video_max_bytes:
+            raise PayloadTooLarge(
+                f"A video is at most {settings.video_max_bytes // (1024 * 1024)} MB.",
+                code="file_too_large",
+            )
+        video = service.do_create_video(
+            db,
+            storage,
+            settings,
+            user,
+            upload,
+            caption=caption,
+            visibility=visibility,
+            allow_comments=allow_comments,
+            allow_duet=allow_duet,
+            allow_stitch=allow_stitch,
+        )
+    finally:
+        upload.unlink(missing_ok=True)
+    return UploadAccepted(id=video.id, status=video.status)
+
+
+def _copy_capped(file: UploadFile, out: object, cap: int) -> int:
+    """Copy in 1 MiB chunks, stopping once past the cap; returns the bytes copied."""
+    copied = 0
+    while chunk := file.file.read(1024 * 1024):
+        copied += len(chunk)
+        if copied > cap:
+            break
+        out.write(chunk)  # type: ignore[attr-defined]
+    return copied
+
+
+@router.get("/videos/{video_id}", response_model=VideoOut, responses=error_responses(404))
+def get_video(video_id: str, viewer: OptionalUser, db: DB, storage: AppStorage) -> VideoOut:
+    """A video as the viewer may see it; private and followers-only videos answer 404 to
+    those who may not see them."""
+    vid = parse_id(video_id)
+    if vid is None:
+        raise NotFound("video")
+    video, creator = service.access_video(db, vid, viewer)
+    return VideoOut.of(video, creator, storage, service.list_tags(db, [video.id])[video.id])
+
+
+@router.delete(
+    "/videos/{video_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 403, 404),
+)
+def delete_video(video_id: str, user: CurrentUser, db: DB, storage: AppStorage) -> Response:
+    """Delete your video: its rows go now, every stored file right after."""
+    vid = parse_id(video_id)
+    if vid is None:
+        raise NotFound("video")
+    video, _creator = service.access_video(db, vid, user)
+    service.do_delete_video(db, storage, video, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/users/{handle}/videos", response_model=VideoPage, responses=error_responses(400, 404))
+def list_user_videos(
+    handle: str,
+    viewer: OptionalUser,
+    db: DB,
+    storage: AppStorage,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> VideoPage:
+    """A creator's videos, newest first (cursor-paginated)."""
+    creator = accounts.access_profile(db, handle, viewer)
+    position = decode_cursor(f"user-videos:{creator.id}", cursor)
+    before = parse_id(str(position.get("before"))) if position else None
+    videos = service.list_user_videos(db, creator, viewer, before=before, limit=PAGE_SIZE + 1)
+    more = len(videos) > PAGE_SIZE
+    videos = videos[:PAGE_SIZE]
+    tags = service.list_tags(db, [v.id for v in videos])
+    next_cursor = (
+        encode_cursor(f"user-videos:{creator.id}", {"before": str(videos[-1].id)}) if more else None
+    )
+    return VideoPage(
+        items=[VideoOut.of(v, creator, storage, tags[v.id]) for v in videos],
+        next_cursor=next_cursor,
+    )

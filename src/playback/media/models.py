@@ -1,0 +1,83 @@
+"""Videos, their hashtags and mentions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from playback.kit.models import Base, Entity
+
+VISIBILITIES = ("public", "followers", "private")
+STATUSES = ("processing", "ready", "failed")
+
+
+class Video(Entity):
+    __tablename__ = "videos"
+    __table_args__ = (
+        Index("ix_videos_creator_id_id", "creator_id", "id"),
+        Index("ix_videos_status_lease_until", "status", "lease_until"),
+    )
+
+    creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="processing")
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    caption: Mapped[str] = mapped_column(Text, default="")
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    allow_comments: Mapped[bool] = mapped_column(default=True)
+    allow_duet: Mapped[bool] = mapped_column(default=True)
+    allow_stitch: Mapped[bool] = mapped_column(default=True)
+
+    # What was uploaded, and what was made of it.
+    source_container: Mapped[str] = mapped_column(String(16))
+    original_key: Mapped[str] = mapped_column(String(300))
+    video_key: Mapped[str | None] = mapped_column(String(300))
+    poster_key: Mapped[str | None] = mapped_column(String(300))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    remuxed: Mapped[bool | None] = mapped_column()
+    ready_at: Mapped[dt.datetime | None] = mapped_column()
+
+    # The processing job's claim: a worker holds the video until ``lease_until`` and renews it
+    # while it works; an expired lease on a processing video means its worker died.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Hashtag(Entity):
+    __tablename__ = "hashtags"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class VideoHashtag(Base):
+    __tablename__ = "video_hashtags"
+    __table_args__ = (Index("ix_video_hashtags_hashtag_id_video_id", "hashtag_id", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    hashtag_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("hashtags.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VideoMention(Base):
+    """A mention in a caption. ``user_id`` is set when the handle belonged to someone at the
+    time; mentions of unknown handles stay as text."""
+
+    __tablename__ = "video_mentions"
+
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    handle: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,83 @@
+"""Video response bodies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel
+
+from playback.accounts.models import User
+from playback.media.models import Video
+from playback.storage import Storage
+
+
+class Creator(BaseModel):
+    id: uuid.UUID
+    handle: str
+    display_name: str
+    avatar_url: str | None
+
+    @classmethod
+    def of(cls, user: User, storage: Storage) -> Creator:
+        return cls(
+            id=user.id,
+            handle=user.handle,
+            display_name=user.display_name,
+            avatar_url=storage.url(user.avatar_key) if user.avatar_key else None,
+        )
+
+
+class UploadAccepted(BaseModel):
+    id: uuid.UUID
+    status: str
+
+
+class VideoOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    error_code: str | None
+    creator: Creator
+    caption: str
+    hashtags: list[str]
+    mentions: list[str]
+    duration_ms: int | None
+    width: int | None
+    height: int | None
+    video_url: str | None
+    poster_url: str | None
+    visibility: str
+    allow_comments: bool
+    allow_duet: bool
+    allow_stitch: bool
+    created_at: dt.datetime
+
+    @classmethod
+    def of(
+        cls, video: Video, creator: User, storage: Storage, tags: tuple[list[str], list[str]]
+    ) -> VideoOut:
+        ready = video.status == "ready"
+        return cls(
+            id=video.id,
+            status=video.status,
+            error_code=video.error_code,
+            creator=Creator.of(creator, storage),
+            caption=video.caption,
+            hashtags=tags[0],
+            mentions=tags[1],
+            duration_ms=video.duration_ms,
+            width=video.width if ready else None,
+            height=video.height if ready else None,
+            video_url=storage.url(video.video_key) if ready and video.video_key else None,
+            poster_url=storage.url(video.poster_key) if ready and video.poster_key else None,
+            visibility=video.visibility,
+            allow_comments=video.allow_comments,
+            allow_duet=video.allow_duet,
+            allow_stitch=video.allow_stitch,
+            created_at=video.created_at,
+        )
+
+
+class VideoPage(BaseModel):
+    items: list[VideoOut]
+    next_cursor: str | None

@@ -1,0 +1,451 @@
+"""Videos: creating them from uploads, who may see them, deleting them, and processing them.
+
+Creating a video probes the upload (bounded), stores the original, and enqueues processing after
+the commit. Processing runs as a job in three short steps — claim the video with a lease, do the
+work outside any transaction (renewing the lease), record the result — so a worker that dies
+leaves a video that the next sweep hands to another worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import shutil
+import time
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.orm import Session
+
+from playback.accounts.models import User
+from playback.config import Settings
+from playback.db import Database, after_commit, after_rollback
+from playback.errors import Forbidden, Invalid, NotFound
+from playback.jobs import enqueue
+from playback.kit.ids import new_id
+from playback.kit.text import parse_hashtags, parse_mentions
+from playback.kit.time import utcnow
+from playback.media.errors import MediaError
+from playback.media.models import VISIBILITIES, Hashtag, Video, VideoHashtag, VideoMention
+from playback.media.probe import Limits, probe
+from playback.media.transcode import poster, process
+from playback.social.service import is_approved_follower
+from playback.storage import Storage
+
+log = structlog.get_logger("playback.media")
+CAPTION_MAX = 2200
+CONTAINER_EXTENSIONS = {"mp4": "mp4", "matroska": "mkv"}
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def check_caption(text: str) -> str:
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+    if len(text) > CAPTION_MAX:
+        raise Invalid(f"A caption has at most {CAPTION_MAX} characters.", code="caption_too_long")
+    if any(unicodedata.category(ch) == "Cc" and ch != "\n" for ch in text):
+        raise Invalid("A caption cannot contain control characters.", code="invalid_caption")
+    return text
+
+
+def check_visibility(value: str) -> str:
+    if value not in VISIBILITIES:
+        raise Invalid("Visibility is public, followers or private.", code="invalid_visibility")
+    return value
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(min_seconds=settings.video_min_seconds, max_seconds=settings.video_max_seconds)
+
+
+def video_prefix(video: Video) -> str:
+    return f"videos/{video.creator_id}/{video.id}/"
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def get_video(db: Session, video_id: uuid.UUID) -> Video | None:
+    return db.get(Video, video_id)
+
+
+def can_view(db: Session, video: Video, creator: User, viewer: User | None) -> bool:
+    """Owners see everything of theirs. Others see ready videos only: public ones (of a private
+    account, only its approved followers), followers-only ones if they follow, private never."""
+    if viewer is not None and viewer.id == video.creator_id:
+        return True
+    if video.status != "ready" or video.visibility == "private":
+        return False
+    needs_follow = video.visibility == "followers" or creator.private
+    if not needs_follow:
+        return True
+    return viewer is not None and is_approved_follower(db, viewer.id, creator.id)
+
+
+def access_video(db: Session, video_id: uuid.UUID, viewer: User | None) -> tuple[Video, User]:
+    """The video and its creator if ``viewer`` may see it; otherwise ``video_not_found``."""
+    row = db.execute(
+        sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
+    ).first()
+    if row is None or not can_view(db, row[0], row[1], viewer):
+        raise NotFound("video")
+    return row[0], row[1]
+
+
+def list_tags(
+    db: Session, video_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[list[str], list[str]]]:
+    """Hashtags and mentions of each video, in caption order."""
+    result: dict[uuid.UUID, tuple[list[str], list[str]]] = {vid: ([], []) for vid in video_ids}
+    if not video_ids:
+        return result
+    tags = db.execute(
+        sa.select(VideoHashtag.video_id, Hashtag.name)
+        .join(Hashtag, Hashtag.id == VideoHashtag.hashtag_id)
+        .where(VideoHashtag.video_id.in_(video_ids))
+        .order_by(VideoHashtag.position)
+    )
+    for vid, name in tags:
+        result[vid][0].append(name)
+    mentions = db.execute(
+        sa.select(VideoMention.video_id, VideoMention.handle)
+        .where(VideoMention.video_id.in_(video_ids))
+        .order_by(VideoMention.position)
+    )
+    for vid, handle in mentions:
+        result[vid][1].append(handle)
+    return result
+
+
+def list_user_videos(
+    db: Session, creator: User, viewer: User | None, *, before: uuid.UUID | None, limit: int
+) -> list[Video]:
+    """A creator's videos newest first, as ``viewer`` may see them (keyset on the id)."""
+    query = sa.select(Video).where(Video.creator_id == creator.id)
+    is_owner = viewer is not None and viewer.id == creator.id
+    if not is_owner:
+        query = query.where(Video.status == "ready", Video.visibility != "private")
+        follows = viewer is not None and is_approved_follower(db, viewer.id, creator.id)
+        if creator.private and not follows:
+            return []
+        if not follows:
+            query = query.where(Video.visibility == "public")
+    if before is not None:
+        query = query.where(Video.id < before)
+    return list(db.scalars(query.order_by(Video.id.desc()).limit(limit)))
+
+
+# --- creating -----------------------------------------------------------------------------
+
+
+def _hashtag_ids(db: Session, names: list[str]) -> dict[str, uuid.UUID]:
+    if not names:
+        return {}
+    rows = db.execute(sa.select(Hashtag.name, Hashtag.id).where(Hashtag.name.in_(names)))
+    existing: dict[str, uuid.UUID] = dict(rows.all())
+    for name in names:
+        if name in existing:
+            continue
+        try:
+            with db.begin_nested():  # another upload may create the same tag at the same time
+                tag = Hashtag(id=new_id(), name=name)
+                db.add(tag)
+            existing[name] = tag.id
+        except sa.exc.IntegrityError:
+            existing[name] = db.execute(
+                sa.select(Hashtag.id).where(Hashtag.name == name)
+            ).scalar_one()
+    return existing
+
+
+def do_set_caption(db: Session, video: Video, caption: str) -> None:
+    video.caption = check_caption(caption)
+    db.execute(sa.delete(VideoHashtag).where(VideoHashtag.video_id == video.id))
+    db.execute(sa.delete(VideoMention).where(VideoMention.video_id == video.id))
+    tags = [t for t in parse_hashtags(video.caption) if len(t) <= 100]
+    ids = _hashtag_ids(db, tags)
+    for position, name in enumerate(tags):
+        db.add(VideoHashtag(video_id=video.id, hashtag_id=ids[name], position=position))
+    handles = parse_mentions(video.caption)
+    users: dict[str, uuid.UUID] = {}
+    if handles:
+        rows = db.execute(sa.select(User.handle, User.id).where(User.handle.in_(handles)))
+        users = dict(rows.all())
+    for position, handle in enumerate(handles):
+        db.add(
+            VideoMention(
+                video_id=video.id, handle=handle, user_id=users.get(handle), position=position
+            )
+        )
+    db.flush()
+
+
+def do_create_video(
+    db: Session,
+    storage: Storage,
+    settings: Settings,
+    creator: User,
+    upload: Path,
+    *,
+    caption: str = "",
+    visibility: str = "public",
+    allow_comments: bool = True,
+    allow_duet: bool = True,
+    allow_stitch: bool = True,
+) -> Video:
+    """Probe the upload, keep the original, and queue processing once this commits."""
+    caption = check_caption(caption)
+    visibility = check_visibility(visibility)
+    info = probe(upload, limits_from(settings))  # raises MediaError before anything is stored
+    video = Video(
+        id=new_id(),
+        creator_id=creator.id,
+        status="processing",
+        visibility=visibility,
+        allow_comments=allow_comments,
+        allow_duet=allow_duet,
+        allow_stitch=allow_stitch,
+        source_container=info.container,
+        original_key="",
+        duration_ms=info.duration_ms,
+    )
+    video.original_key = f"{video_prefix(video)}original.{CONTAINER_EXTENSIONS[info.container]}"
+    db.add(video)
+    db.flush()
+    do_set_caption(db, video, caption)
+    storage.put_file(video.original_key, upload)
+    after_rollback(db, lambda: storage.delete_prefix(video_prefix(video)))
+    from playback.media.tasks import process_video
+
+    enqueue(db, process_video, str(video.id))
+    return video
+
+
+def do_delete_video(db: Session, storage: Storage, video: Video, user: User) -> None:
+    """Remove the video's rows now and its files once that has committed."""
+    if video.creator_id != user.id:
+        raise Forbidden("Only the creator can delete a video.", code="not_owner")
+    if video.status == "ready":
+        db.execute(
+            sa.update(User)
+            .where(User.id == video.creator_id)
+            .values(video_count=User.video_count - 1)
+        )
+    prefix = video_prefix(video)
+    db.execute(sa.delete(Video).where(Video.id == video.id))
+    after_commit(db, lambda: storage.delete_prefix(prefix))
+
+
+# --- processing (the job) -----------------------------------------------------------------
+
+
+class Cancelled(Exception):
+    """The video went away (deleted) or another worker took it over while we worked."""
+
+
+@dataclass
+class _Lease:
+    database: Database
+    video_id: uuid.UUID
+    seconds: int
+    deadline: float
+    renewed_at: float = 0.0
+
+    def renew(self, _share: float = 0.0) -> None:
+        now = time.monotonic()
+        if now > self.deadline:
+            raise TimeoutError("processing took longer than its time limit")
+        if now - self.renewed_at < self.seconds / 3:
+            return
+        with self.database.unit_of_work() as db:
+            result = db.execute(
+                sa.update(Video)
+                .where(Video.id == self.video_id, Video.status == "processing")
+                .values(lease_until=utcnow() + dt.timedelta(seconds=self.seconds))
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise Cancelled()
+        self.renewed_at = now
+
+
+def _claim(database: Database, video_id: uuid.UUID, lease_seconds: int) -> Video | None:
+    with database.unit_of_work() as db:
+        now = utcnow()
+        result = db.execute(
+            sa.update(Video)
+            .where(
+                Video.id == video_id,
+                Video.status == "processing",
+                sa.or_(Video.lease_until.is_(None), Video.lease_until < now),
+            )
+            .values(
+                lease_until=now + dt.timedelta(seconds=lease_seconds), attempts=Video.attempts + 1
+            )
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return None
+        return db.get(Video, video_id)
+
+
+def work_dir_for(settings: Settings, video_id: uuid.UUID) -> Path:
+    # The pid in the name lets a restarted worker tell its dead predecessors' leftovers apart.
+    path = settings.work_dir / f"job-{video_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    path.mkdir(parents=True)
+    return path
+
+
+def do_process_video(
+    database: Database, storage: Storage, settings: Settings, video_id: uuid.UUID
+) -> str:
+    """Make the web-ready file and poster for a video. Idempotent: a video that is not (or no
+    longer) processing, or that another worker holds, is left alone. Returns what happened."""
+    video = _claim(database, video_id, settings.transcode_lease_seconds)
+    if video is None:
+        return "skipped"
+    lease = _Lease(
+        database,
+        video_id,
+        settings.transcode_lease_seconds,
+        deadline=time.monotonic() + settings.transcode_time_limit_seconds,
+    )
+    lease.renewed_at = time.monotonic()
+    work = work_dir_for(settings, video_id)
+    uploaded: list[str] = []
+    try:
+        source = work / f"original.{video.original_key.rsplit('.', 1)[-1]}"
+        storage.fetch_to(video.original_key, source)
+        info = probe(source, limits_from(settings))
+        output = work / "video.mp4"
+        result = process(
+            source, output, info, threads=settings.transcode_threads, progress=lease.renew
+        )
+        lease.renew()
+        poster_jpeg = poster(output)
+        token = secrets.token_hex(6)
+        video_key = f"{video_prefix(video)}video-{token}.mp4"
+        poster_key = f"{video_prefix(video)}poster-{token}.jpg"
+        storage.put_file(video_key, output)
+        uploaded.append(video_key)
+        storage.put_bytes(poster_key, poster_jpeg)
+        uploaded.append(poster_key)
+        size = output.stat().st_size
+        with database.unit_of_work() as db:
+            done = db.execute(
+                sa.update(Video)
+                .where(Video.id == video_id, Video.status == "processing")
+                .values(
+                    status="ready",
+                    error_code=None,
+                    video_key=video_key,
+                    poster_key=poster_key,
+                    width=result.width,
+                    height=result.height,
+                    duration_ms=result.duration_ms,
+                    size_bytes=size,
+                    remuxed=result.remuxed,
+                    ready_at=utcnow(),
+                    lease_until=None,
+                )
+            )
+            if done.rowcount == 0:  # type: ignore[attr-defined]
+                raise Cancelled()
+            db.execute(
+                sa.update(User)
+                .where(User.id == video.creator_id)
+                .values(video_count=User.video_count + 1)
+            )
+        log.info("video_ready", video_id=str(video_id), remuxed=result.remuxed, size=size)
+        return "ready"
+    except Cancelled:
+        for key in uploaded:
+            storage.delete(key)
+        return "cancelled"
+    except MediaError as exc:
+        for key in uploaded:
+            storage.delete(key)
+        _fail(database, storage, video, exc.code)
+        log.info("video_failed", video_id=str(video_id), code=exc.code)
+        return "failed"
+    except Exception:
+        for key in uploaded:
+            storage.delete(key)
+        if video.attempts >= settings.transcode_max_attempts:
+            _fail(database, storage, video, "processing_failed")
+            log.exception("video_failed", video_id=str(video_id), code="processing_failed")
+            return "failed"
+        _release(database, video_id)
+        raise  # transient: the job is retried with backoff
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _fail(database: Database, storage: Storage, video: Video, code: str) -> None:
+    with database.unit_of_work() as db:
+        db.execute(
+            sa.update(Video)
+            .where(Video.id == video.id, Video.status == "processing")
+            .values(status="failed", error_code=code, lease_until=None)
+        )
+    # Nothing of a failed video is kept but its row (which tells the creator why).
+    storage.delete_prefix(video_prefix(video))
+
+
+def _release(database: Database, video_id: uuid.UUID) -> None:
+    with database.unit_of_work() as db:
+        db.execute(sa.update(Video).where(Video.id == video_id).values(lease_until=None))
+
+
+def list_stalled(db: Session, older_than: dt.timedelta) -> list[uuid.UUID]:
+    """Processing videos nobody is working on: their lease ran out (the worker died), or they
+    never got one and were queued a while ago (the queue lost the job)."""
+    now = utcnow()
+    query = sa.select(Video.id).where(
+        Video.status == "processing",
+        sa.or_(
+            Video.lease_until < now,
+            sa.and_(Video.lease_until.is_(None), Video.created_at < now - older_than),
+        ),
+    )
+    return list(db.scalars(query.limit(1000)))
+
+
+def clean_work_dir(settings: Settings) -> int:
+    """Remove scratch folders left by workers of this host that are no longer alive."""
+    removed = 0
+    if not settings.work_dir.is_dir():
+        return 0
+    for path in settings.work_dir.iterdir():
+        parts = path.name.split("-")
+        if path.name.startswith("job-") and len(parts) >= 3 and parts[-2].isdigit():
+            pid = int(parts[-2])
+            if _alive(pid):
+                continue
+        elif path.name.startswith("upload-"):
+            if time.time() - path.stat().st_mtime < 86400:
+                continue
+        else:
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

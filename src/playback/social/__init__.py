@@ -1,0 +1,1 @@
+"""Social graph: follows, follow requests, blocks."""

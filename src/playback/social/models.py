@@ -1,0 +1,27 @@
+"""Who follows whom. A row is the truth; follower and following counts are caches of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from playback.kit.models import Base
+from playback.kit.time import utcnow
+
+
+class Follow(Base):
+    __tablename__ = "follows"
+    __table_args__ = (Index("ix_follows_followee_id_status", "followee_id", "status"),)
+
+    follower_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "accepted", or "pending" while a private account has not approved the request.
+    status: Mapped[str] = mapped_column(String(8), default="accepted")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
