@@ -104,3 +104,35 @@ def client_for_live(client: object) -> object:
     """The demo creator the browser logs in as."""
     signup(client, "maya")  # type: ignore[arg-type]
     return client
+
+
+def _every_clip(tmp_path: Path) -> list[Path]:
+    phone = media_corpus.make_clip(
+        tmp_path, width=1080, height=1920, seconds=2, fps=30, codec="libvpx-vp9", container="webm"
+    )
+    return [phone, *media_corpus.shared_videos()]
+
+
+def test_real_clips_play_and_seek_in_chromium(
+    live_server: str, browser_page: Page, client_for_live: object, tmp_path: Path
+) -> None:
+    """Every real clip in ../shared/media (when present) and a phone recording, uploaded through
+    the API, plays and seeks on its video page."""
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import login
+
+    client = client_for_live
+    assert isinstance(client, TestClient)
+    headers = login(client, "maya")
+    page, base = browser_page, live_server
+    for clip in _every_clip(tmp_path):
+        response = client.post(
+            "/api/v1/videos",
+            files={"file": (clip.name, clip.read_bytes(), "video/mp4")},
+            headers=headers,
+        )
+        assert response.status_code == 202, (clip.name, response.text)
+        page.goto(f"{base}/v/{response.json()['id']}")
+        expect(page.locator("[data-testid=video-page]")).to_have_attribute("data-status", "ready")
+        _plays_and_seeks(page, "[data-testid=player]")
