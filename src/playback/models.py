@@ -1,15 +1,38 @@
 """Every table, imported in one place so that migrations and tests see the whole schema."""
 
 from playback.accounts.models import AuthSession, User
+from playback.engagement.models import (
+    Comment,
+    CommentLike,
+    CommentMention,
+    CounterDelta,
+    FeedImpression,
+    Like,
+    Notification,
+    Save,
+    Share,
+    WatchEvent,
+)
 from playback.kit.models import Base
 from playback.media.models import Hashtag, Video, VideoHashtag, VideoMention
-from playback.social.models import Follow
+from playback.social.models import Block, Follow
 
 metadata = Base.metadata
 
 __all__ = [
     "AuthSession",
+    "Block",
+    "Comment",
+    "CommentLike",
+    "CommentMention",
+    "CounterDelta",
+    "FeedImpression",
     "Follow",
+    "Like",
+    "Notification",
+    "Save",
+    "Share",
+    "WatchEvent",
     "Hashtag",
     "User",
     "Video",

@@ -146,10 +146,14 @@ def get_user(db: Session, user_id: uuid.UUID) -> User | None:
 def access_profile(db: Session, handle: str, viewer: User | None) -> User:
     """The profile at ``handle`` as ``viewer`` may see it, or ``user_not_found``.
 
-    Private accounts still show their profile header; what they hide is their videos. Blocks and
-    deactivation (later domains) answer 404 here."""
+    Private accounts still show their profile header; what they hide is their videos. Someone
+    blocked (either way) gets 404; deactivation will too."""
+    from playback.social.service import is_blocked_either_way
+
     user = get_user_by_handle(db, handle)
     if user is None:
+        raise NotFound("user")
+    if viewer is not None and viewer.id != user.id and is_blocked_either_way(db, viewer.id, user.id):
         raise NotFound("user")
     return user
 

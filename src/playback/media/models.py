@@ -19,6 +19,7 @@ class Video(Entity):
     __table_args__ = (
         Index("ix_videos_creator_id_id", "creator_id", "id"),
         Index("ix_videos_status_lease_until", "status", "lease_until"),
+        Index("ix_videos_status_ready_at", "status", "ready_at"),
     )
 
     creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -41,6 +42,13 @@ class Video(Entity):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     remuxed: Mapped[bool | None] = mapped_column()
     ready_at: Mapped[dt.datetime | None] = mapped_column()
+
+    # Counts others see: caches of the engagement rows (see engagement/counters.py).
+    like_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    view_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    comment_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    share_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    save_count: Mapped[int] = mapped_column(BigInteger, default=0)
 
     # The processing job's claim: a worker holds the video until ``lease_until`` and renews it
     # while it works; an expired lease on a processing video means its worker died.

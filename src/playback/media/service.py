@@ -34,7 +34,7 @@ from playback.media.errors import MediaError
 from playback.media.models import VISIBILITIES, Hashtag, Video, VideoHashtag, VideoMention
 from playback.media.probe import Limits, probe
 from playback.media.transcode import poster, process
-from playback.social.service import is_approved_follower
+from playback.social.service import is_approved_follower, is_blocked_either_way
 from playback.storage import Storage
 
 log = structlog.get_logger("playback.media")
@@ -81,6 +81,8 @@ def can_view(db: Session, video: Video, creator: User, viewer: User | None) -> b
     if viewer is not None and viewer.id == video.creator_id:
         return True
     if video.status != "ready" or video.visibility == "private":
+        return False
+    if viewer is not None and is_blocked_either_way(db, viewer.id, creator.id):
         return False
     needs_follow = video.visibility == "followers" or creator.private
     if not needs_follow:
@@ -129,6 +131,8 @@ def list_user_videos(
     """A creator's videos newest first, as ``viewer`` may see them (keyset on the id)."""
     query = sa.select(Video).where(Video.creator_id == creator.id)
     is_owner = viewer is not None and viewer.id == creator.id
+    if not is_owner and viewer is not None and is_blocked_either_way(db, viewer.id, creator.id):
+        return []
     if not is_owner:
         query = query.where(Video.status == "ready", Video.visibility != "private")
         follows = viewer is not None and is_approved_follower(db, viewer.id, creator.id)

@@ -1,4 +1,5 @@
-"""Who follows whom. A row is the truth; follower and following counts are caches of it."""
+"""Who follows whom, and who blocked whom. Rows are the truth; follower and following counts on
+users are caches of them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from playback.kit.time import utcnow
 
 class Follow(Base):
     __tablename__ = "follows"
-    __table_args__ = (Index("ix_follows_followee_id_status", "followee_id", "status"),)
+    __table_args__ = (
+        Index("ix_follows_followee_id_status", "followee_id", "status"),
+        Index("ix_follows_follower_id_status_created_at", "follower_id", "status", "created_at"),
+    )
 
     follower_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -24,4 +28,17 @@ class Follow(Base):
     )
     # "accepted", or "pending" while a private account has not approved the request.
     status: Mapped[str] = mapped_column(String(8), default="accepted")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Block(Base):
+    __tablename__ = "blocks"
+    __table_args__ = (Index("ix_blocks_blocked_id", "blocked_id"),)
+
+    blocker_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    blocked_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

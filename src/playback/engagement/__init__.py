@@ -1,0 +1,1 @@
+"""Engagement: likes and counters, comments, saves, shares, watch events, notifications."""

@@ -1,0 +1,168 @@
+"""Likes, comments, saves, shares, watch events, counters and notifications.
+
+The rows (likes, follows, views…) are the truth. Counts shown to people are caches: a change
+appends a row to ``counter_deltas`` (never an UPDATE of a hot row), readers add the pending deltas
+to the cached value, and a job folds the deltas into the caches in batches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from playback.kit.models import Base, Entity
+from playback.kit.time import utcnow
+
+WATCH_SOURCES = ("for_you", "following", "profile", "sound", "hashtag", "search")
+
+
+class Like(Base):
+    __tablename__ = "likes"
+    __table_args__ = (Index("ix_likes_user_id_created_at", "user_id", "created_at"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Save(Base):
+    __tablename__ = "saves"
+    __table_args__ = (Index("ix_saves_user_id_created_at", "user_id", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Share(Entity):
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_video_id", "video_id"),)
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(20), default="link")
+
+
+class Comment(Entity):
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_video_id_parent_id_id", "video_id", "parent_id", "id"),
+        Index("ix_comments_author_id", "author_id"),
+    )
+
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # One level of replies: a reply's parent is always a top-level comment.
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    like_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    reply_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommentLike(Base):
+    __tablename__ = "comment_likes"
+
+    comment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CommentMention(Base):
+    __tablename__ = "comment_mentions"
+
+    comment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    handle: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+
+
+class WatchEvent(Base):
+    """One stretch of watching. Every event's watch time is kept (analytics, recommendations);
+    ``counted`` marks the events that added a view (at most one per viewer per 10 minutes)."""
+
+    __tablename__ = "watch_events"
+    __table_args__ = (
+        Index("ix_watch_events_video_id_viewer_key_created_at", "video_id", "viewer_key", "created_at"),
+        Index("ix_watch_events_viewer_id_created_at", "viewer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    viewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The logged-in user's id, or a hash standing for an anonymous browser.
+    viewer_key: Mapped[str] = mapped_column(String(64))
+    watched_ms: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    counted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CounterDelta(Base):
+    """An append-only change to a cached count, folded into the cache by a batch job."""
+
+    __tablename__ = "counter_deltas"
+    __table_args__ = (Index("ix_counter_deltas_kind_target_id", "kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    target_id: Mapped[uuid.UUID] = mapped_column()
+    delta: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column()  # who caused it (for notifications)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Entity):
+    """Something for ``user_id`` to know. Likes on one video are gathered into one unread
+    notification ("x and 41 others") whose ``count`` grows."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_id_updated_at", "user_id", "updated_at"),
+        Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # like, comment, reply, follow, follow_request, mention, milestone
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    video_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    value: Mapped[int | None] = mapped_column(BigInteger)  # e.g. the milestone reached
+    read_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class FeedImpression(Base):
+    """A video served to a viewer in a For You session, so the next page does not repeat it."""
+
+    __tablename__ = "feed_impressions"
+    __table_args__ = (Index("ix_feed_impressions_viewer_key_served_at", "viewer_key", "served_at"),)
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    viewer_key: Mapped[str] = mapped_column(String(64))
+    served_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
