@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -28,6 +32,8 @@ from playback.migrations import upgrade
 from playback.models import metadata
 
 PG_URL = os.environ.get("PLAYBACK_TEST_DATABASE_URL")
+SERVER_START_TIMEOUT = 15.0
+SERVER_STOP_TIMEOUT = 15.0
 REDIS_URL = os.environ.get("PLAYBACK_TEST_REDIS_URL")
 REQUIRE_SERVICES = bool(os.environ.get("PLAYBACK_REQUIRE_SERVICES"))
 PASSWORD = "correct-horse-battery"
@@ -127,6 +133,38 @@ def db(database: Database) -> Iterator[Any]:
         yield session
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    """The app served over real HTTP by uvicorn in a background thread; yields its base URL."""
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail(f"uvicorn exited before it started serving on 127.0.0.1:{port}")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(SERVER_STOP_TIMEOUT)
+            pytest.fail(f"uvicorn did not start within {SERVER_START_TIMEOUT:.0f}s on port {port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(SERVER_STOP_TIMEOUT)
+        assert not thread.is_alive(), "uvicorn did not shut down"
+
+
 def birthdate_for(years: int, days_past_birthday: int = 30) -> str:
     today = dt.datetime.now(dt.UTC).date()
     born = today - dt.timedelta(days=days_past_birthday)
@@ -171,6 +209,26 @@ def signup_and_login(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     user = signup(client, handle, **kw)
     return user, login(client, user["handle"], kw.get("password", PASSWORD))
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A small real video (H.264 + AAC MP4, 1.5 s, portrait)."""
+    from tests import media_corpus
+
+    return media_corpus.make_clip(tmp_path, width=180, height=320, seconds=1.5, fps=24)
+
+
+def post_video(client: TestClient, headers: dict[str, str], path: Path, **fields: str) -> str:
+    """Upload through the API (jobs run inline in tests, so the video is ready on return)."""
+    response = client.post(
+        "/api/v1/videos",
+        files={"file": (path.name, path.read_bytes(), "video/mp4")},
+        data=fields,
+        headers=headers,
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
 
 
 def count_rows(database: Database, table: str) -> int:

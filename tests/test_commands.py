@@ -152,6 +152,11 @@ def test_demo_command_serves_and_prints_logins(tmp_path: Path) -> None:
                 break
             time.sleep(0.5)
         assert items and items[0]["status"] == "ready"
+        # A populated world: likes, follows and a For You feed for logged-out visitors.
+        profile = httpx.get(f"http://127.0.0.1:{port}/api/v1/users/{handle}").json()
+        assert profile["total_likes"] > 0 and profile["follower_count"] > 0
+        feed = httpx.get(f"http://127.0.0.1:{port}/api/v1/feeds/for-you").json()["items"]
+        assert len(feed) >= 3
     finally:
         output = _stop(proc)
     assert f"http://127.0.0.1:{port}/" in output

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from playback.feeds.search import include_name
 from playback.migrations import alembic_config, upgrade
 from playback.models import metadata
 from tests.conftest import PG_URL, make_pg_schema
@@ -37,7 +38,12 @@ def test_models_and_migrations_agree(fresh_engine: sa.Engine) -> None:
     upgrade(fresh_engine)
     with fresh_engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_name": include_name,  # as env.py: search index objects
+            },
         )
         diff = compare_metadata(context, metadata)
     assert diff == [], f"models and migrations disagree; add a migration: {diff}"

@@ -131,6 +131,31 @@ def _openapi_with_one_error_shape(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def include_routers(app: FastAPI) -> None:
+    """Every domain's routes; pages last, so API paths win over page paths."""
+    from playback.accounts.api import router as accounts_router
+    from playback.engagement.api import router as engagement_router
+    from playback.engagement.comments_api import router as comments_router
+    from playback.engagement.notifications_api import router as notifications_router
+    from playback.feeds.api import router as feeds_router
+    from playback.feeds.search_api import router as search_router
+    from playback.media.api import router as media_router
+    from playback.social.api import router as social_router
+    from playback.web.discover import router as discover_router
+    from playback.web.pages import router as pages_router
+
+    app.include_router(accounts_router)
+    app.include_router(media_router)
+    app.include_router(social_router)
+    app.include_router(engagement_router)
+    app.include_router(comments_router)
+    app.include_router(notifications_router)
+    app.include_router(feeds_router)
+    app.include_router(search_router)
+    app.include_router(pages_router)
+    app.include_router(discover_router)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -184,13 +209,7 @@ def create_app(
     )
     app.add_middleware(RequestObservabilityMiddleware)
 
-    from playback.accounts.api import router as accounts_router
-    from playback.media.api import router as media_router
-    from playback.web.pages import router as pages_router
-
-    app.include_router(accounts_router)
-    app.include_router(media_router)
-    app.include_router(pages_router)
+    include_routers(app)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
 
     @app.get("/healthz", include_in_schema=False)

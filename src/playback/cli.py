@@ -80,17 +80,21 @@ def migrate() -> None:
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the server with demo accounts (and, as they arrive, demo videos and sounds)."""
     from playback import jobs
-    from playback.demo import seed_demo, seed_demo_videos
+    from playback.demo import seed_demo, seed_demo_engagement, seed_demo_videos
     from playback.storage import create_storage
 
     settings = get_settings()
     database = _migrated_database()
-    jobs.configure_jobs(settings)
     with database.unit_of_work() as db:
         logins = seed_demo(db)
     typer.echo("Preparing the demo videos…")
+    # Demo clips are processed right here (they remux in moments), so the feed is full at once.
+    jobs.configure_jobs(settings, immediate=True)
     with database.unit_of_work() as db:
         seed_demo_videos(db, create_storage(settings), settings)
+    with database.unit_of_work() as db:
+        seed_demo_engagement(db)
+    jobs.configure_jobs(settings)
     lines = [
         "",
         f"  Playback demo is running at http://{host}:{port}/",
@@ -100,6 +104,33 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         "",
     ]
     _serve(host, port, banner="\n".join(lines))
+
+
+@cli.command()
+def reconcile(
+    check_only: Annotated[
+        bool, typer.Option("--check-only", help="Report drift without repairing it.")
+    ] = False,
+) -> None:
+    """Recompute every cached count (likes, total likes, views, followers…) from the rows that
+    are the truth, report the drift found, and repair it. Drift should always be 0."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from playback.engagement.reconcile import do_reconcile
+
+    database = _migrated_database()
+    console = Console()
+    with console.status("Reconciling counts…"):
+        report = do_reconcile(database, repair=not check_only)
+    table = Table("count", "rows with drift", "total drift", "examples")
+    for drift in report:
+        table.add_row(drift.counter, str(drift.rows), str(drift.total), "\n".join(drift.examples))
+    console.print(table)
+    total = sum(d.total for d in report)
+    console.print(f"Drift: {total}" + ("" if check_only or not total else " (repaired)"))
+    if total and check_only:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -88,6 +88,21 @@ class Database:
         self.engine.dispose()
 
 
+def insert_or_ignore(session: Session, table: Any, **values: Any) -> bool:
+    """INSERT a row unless one with the same key exists; True when it was inserted. One
+    statement on both databases (ON CONFLICT DO NOTHING), so concurrent requests never fail."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    # RETURNING tells reliably whether a row went in (rowcount is not, on every driver).
+    return session.execute(stmt.returning(sa.literal(1))).first() is not None
+
+
 def after_commit(session: Session, fn: Callable[[], Any]) -> None:
     """Run ``fn`` once the session's current transaction has committed; drop it on rollback."""
     session.info.setdefault(_AFTER_COMMIT, []).append(fn)

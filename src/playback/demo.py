@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.accounts import service
+from playback.accounts.models import User
 from playback.config import Settings
 from playback.kit.time import today
 from playback.media import service as media
@@ -129,6 +130,66 @@ def seed_demo_videos(db: Session, storage: Storage, settings: Settings) -> int:
             media.do_create_video(db, storage, settings, creator, source, caption=item.caption)
             created += 1
     return created
+
+
+DEMO_FOLLOWS = [
+    ("sam.viewer", "maya.sings"),
+    ("sam.viewer", "leo.dance"),
+    ("sam.viewer", "nora.cooks"),
+    ("jun.teen", "maya.sings"),
+    ("maya.sings", "leo.dance"),
+    ("leo.dance", "maya.sings"),
+    ("nora.cooks", "maya.sings"),
+]
+DEMO_COMMENTS = [
+    ("sam.viewer", "maya.sings", "This made my morning 😂"),
+    ("leo.dance", "maya.sings", "Duet incoming @maya.sings"),
+    ("nora.cooks", "leo.dance", "Finally a tutorial slow enough for me #dance"),
+    ("maya.sings", "nora.cooks", "Now I'm hungry"),
+]
+
+
+def seed_demo_engagement(db: Session) -> None:
+    """Follows, likes, views and comments between the demo accounts (idempotent)."""
+    from playback.engagement import comments
+    from playback.engagement import service as engagement
+    from playback.engagement.models import Comment
+    from playback.social import service as social
+
+    users = {a.handle: service.get_user_by_handle(db, a.handle) for a in DEMO_ACCOUNTS}
+    for follower, followee in DEMO_FOLLOWS:
+        a, b = users.get(follower), users.get(followee)
+        if a and b:
+            social.do_follow(db, a, b)
+    videos = list(db.scalars(sa.select(Video).where(Video.status == "ready").order_by(Video.id)))
+    for index, user in enumerate(users.values()):
+        if user is None:
+            continue
+        for position, video in enumerate(videos):
+            if video.creator_id == user.id or (position + index) % 3 == 0:
+                continue
+            owner = db.get(User, video.creator_id)
+            if owner is None or not media.can_view(db, video, owner, user):
+                continue
+            if engagement.do_like(db, user, video.id):  # first time only: restarts add nothing
+                engagement.do_record_view(
+                    db,
+                    user,
+                    f"user:{user.id}",
+                    video.id,
+                    watched_ms=(video.duration_ms or 5000) * (1 + position % 2),
+                    source="for_you",
+                )
+    for author, creator, text in DEMO_COMMENTS:
+        a, c = users.get(author), users.get(creator)
+        if not a or not c:
+            continue
+        target = next((v for v in videos if v.creator_id == c.id), None)
+        if target is None or db.scalar(
+            sa.select(Comment.id).where(Comment.video_id == target.id, Comment.text == text)
+        ):
+            continue
+        comments.do_add_comment(db, a, target.id, text)
 
 
 def seed_demo(db: Session) -> list[DemoLogin]:

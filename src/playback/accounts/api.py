@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request, Response, UploadFile, status
 
 from playback.accounts import service
 from playback.accounts.auth import CurrentAuth, CurrentUser, OptionalUser
+from playback.accounts.models import User
 from playback.accounts.schemas import LoginIn, Me, ProfilePatch, PublicProfile, SessionOut, SignupIn
 from playback.errors import PayloadTooLarge, error_responses
+
+if TYPE_CHECKING:
+    from playback.engagement.counters import UserCounts
 from playback.kit.web import DB, AppSettings, AppStorage, Limiter, client_ip
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -81,9 +87,15 @@ def delete_all_sessions(user: CurrentUser, db: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+def _counts(db: DB, user: User) -> UserCounts:
+    from playback.engagement import counters
+
+    return counters.user_counts(db, [user])[user.id]
+
+
 @router.get("/me", response_model=Me, responses=error_responses(401))
-def get_me(user: CurrentUser, storage: AppStorage) -> Me:
-    return Me.of(user, storage)
+def get_me(user: CurrentUser, db: DB, storage: AppStorage) -> Me:
+    return Me.of(user, storage, _counts(db, user))
 
 
 @router.patch("/me", response_model=Me, responses=error_responses(400, 401, 403, 409, 413, 422))
@@ -94,7 +106,7 @@ def patch_me(body: ProfilePatch, user: CurrentUser, db: DB, storage: AppStorage)
     service.do_update_profile(
         db, user, display_name=body.display_name, bio=body.bio, private=body.private
     )
-    return Me.of(user, storage)
+    return Me.of(user, storage, _counts(db, user))
 
 
 @router.put("/me/avatar", response_model=Me, responses=error_responses(401, 403, 413, 422))
@@ -118,4 +130,5 @@ def delete_avatar(user: CurrentUser, db: DB, storage: AppStorage) -> Me:
 @router.get("/users/{handle}", response_model=PublicProfile, responses=error_responses(404))
 def get_user(handle: str, viewer: OptionalUser, db: DB, storage: AppStorage) -> PublicProfile:
     """A public profile: ``Following · Followers · Likes`` and who they are."""
-    return PublicProfile.of(service.access_profile(db, handle, viewer), storage)
+    user = service.access_profile(db, handle, viewer)
+    return PublicProfile.of(user, storage, _counts(db, user))

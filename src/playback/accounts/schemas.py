@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
 from playback.accounts import age_policy
 from playback.accounts.models import User
 from playback.storage import Storage
+
+
+class Counts(Protocol):
+    @property
+    def followers(self) -> int: ...
+    @property
+    def following(self) -> int: ...
+    @property
+    def total_likes(self) -> int: ...
+
 
 Text = Annotated[StrictStr, Field(max_length=1000)]
 
@@ -68,7 +78,8 @@ class PublicProfile(BaseModel):
     total_likes: int
 
     @classmethod
-    def of(cls, user: User, storage: Storage) -> PublicProfile:
+    def of(cls, user: User, storage: Storage, counts: Counts | None = None) -> PublicProfile:
+        """``counts`` are the exact counts (cache + pending changes) when the caller has them."""
         return cls(
             id=user.id,
             handle=user.handle,
@@ -76,10 +87,10 @@ class PublicProfile(BaseModel):
             bio=user.bio,
             avatar_url=storage.url(user.avatar_key) if user.avatar_key else None,
             private=user.private,
-            follower_count=user.follower_count,
-            following_count=user.following_count,
+            follower_count=counts.followers if counts else user.follower_count,
+            following_count=counts.following if counts else user.following_count,
             video_count=user.video_count,
-            total_likes=user.total_likes,
+            total_likes=counts.total_likes if counts else user.total_likes,
         )
 
 
@@ -95,9 +106,9 @@ class Me(PublicProfile):
     created_at: dt.datetime
 
     @classmethod
-    def of(cls, user: User, storage: Storage) -> Me:
+    def of(cls, user: User, storage: Storage, counts: Counts | None = None) -> Me:
         return cls(
-            **PublicProfile.of(user, storage).model_dump(),
+            **PublicProfile.of(user, storage, counts).model_dump(),
             email=user.email,
             birthdate=user.birthdate,
             country=user.country,

@@ -153,7 +153,11 @@ def access_profile(db: Session, handle: str, viewer: User | None) -> User:
     user = get_user_by_handle(db, handle)
     if user is None:
         raise NotFound("user")
-    if viewer is not None and viewer.id != user.id and is_blocked_either_way(db, viewer.id, user.id):
+    if (
+        viewer is not None
+        and viewer.id != user.id
+        and is_blocked_either_way(db, viewer.id, user.id)
+    ):
         raise NotFound("user")
     return user
 

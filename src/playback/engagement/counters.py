@@ -13,6 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from playback.engagement.models import CounterDelta
 from playback.media.models import Video
 
 # kind → (table, cached column)
-KINDS: dict[str, tuple[type, str]] = {
+KINDS: dict[str, tuple[Any, str]] = {
     "video_likes": (Video, "like_count"),
     "video_views": (Video, "view_count"),
     "video_comments": (Video, "comment_count"),
@@ -45,7 +46,9 @@ def add(
         db.add(CounterDelta(kind=kind, target_id=target_id, delta=delta, actor_id=actor_id))
 
 
-def pending(db: Session, kinds: Iterable[str], target_ids: Iterable[uuid.UUID]) -> dict[tuple[str, uuid.UUID], int]:
+def pending(
+    db: Session, kinds: Iterable[str], target_ids: Iterable[uuid.UUID]
+) -> dict[tuple[str, uuid.UUID], int]:
     ids = list(set(target_ids))
     if not ids:
         return {}

@@ -104,11 +104,15 @@ class WatchEvent(Base):
 
     __tablename__ = "watch_events"
     __table_args__ = (
-        Index("ix_watch_events_video_id_viewer_key_created_at", "video_id", "viewer_key", "created_at"),
+        Index(
+            "ix_watch_events_video_id_viewer_key_created_at", "video_id", "viewer_key", "created_at"
+        ),
         Index("ix_watch_events_viewer_id_created_at", "viewer_id", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
     viewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The logged-in user's id, or a hash standing for an anonymous browser.
@@ -125,7 +129,9 @@ class CounterDelta(Base):
     __tablename__ = "counter_deltas"
     __table_args__ = (Index("ix_counter_deltas_kind_target_id", "kind", "target_id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     kind: Mapped[str] = mapped_column(String(24))
     target_id: Mapped[uuid.UUID] = mapped_column()
     delta: Mapped[int] = mapped_column(Integer)
@@ -148,7 +154,9 @@ class Notification(Entity):
     kind: Mapped[str] = mapped_column(String(20))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     video_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
-    comment_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE")
+    )
     count: Mapped[int] = mapped_column(Integer, default=1)
     value: Mapped[int | None] = mapped_column(BigInteger)  # e.g. the milestone reached
     read_at: Mapped[dt.datetime | None] = mapped_column()

@@ -1,13 +1,29 @@
-"""Notifications: creating them. (Listing, reading and live delivery build on this.)"""
+"""Notifications: creating them (likes gathered per video, milestones), listing them for their
+recipient, marking them read, and the small state the live stream polls.
+
+People one has blocked, or been blocked by, never show up: their notifications stay in the table
+(an unblock brings them back) but every read here leaves them out.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from playback.accounts.models import User
 from playback.engagement.models import Notification
 from playback.kit.ids import new_id
+from playback.kit.time import utcnow
+from playback.media.models import Video
+from playback.social.service import blocked_ids, blocked_select
+
+# Total likes across a creator's videos worth celebrating.
+MILESTONES = (1_000, 10_000, 100_000, 1_000_000)
 
 
 def do_notify(
@@ -25,7 +41,192 @@ def do_notify(
         return
     db.add(
         Notification(
-            id=new_id(), user_id=user_id, kind=kind, actor_id=actor_id, video_id=video_id,
-            comment_id=comment_id, value=value,
+            id=new_id(),
+            user_id=user_id,
+            kind=kind,
+            actor_id=actor_id,
+            video_id=video_id,
+            comment_id=comment_id,
+            value=value,
         )
+    )
+
+
+def do_notify_likes(
+    db: Session, creator_id: uuid.UUID, video_id: uuid.UUID, actor_ids: list[uuid.UUID]
+) -> None:
+    """Gather new likes of a video (``actor_ids`` newest last, repeats allowed) into the
+    creator's one unread "like" notification for it, or start one. A notification already read
+    is left alone. The creator's own likes and likes from people blocked either way are not
+    told (a blocked newest actor would hide everyone else's likes with it)."""
+    actors = [a for a in actor_ids if a != creator_id]
+    if actors:
+        hidden = blocked_ids(db, creator_id)
+        actors = [a for a in actors if a not in hidden]
+    if not actors:
+        return
+    added, newest = len(set(actors)), actors[-1]
+    # Lock the video (the counter flush has already updated it in this transaction, so this
+    # adds no wait there): two flushers never both start an unread notification for it. A
+    # deleted video gets none (its notification would point at nothing).
+    query = sa.select(Video.id).where(Video.id == video_id)
+    if db.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    if db.scalar(query) is None:
+        return
+    now = utcnow()
+    unread = db.scalar(
+        sa.select(Notification.id)
+        .where(
+            Notification.user_id == creator_id,
+            Notification.kind == "like",
+            Notification.video_id == video_id,
+            Notification.read_at.is_(None),
+        )
+        .order_by(Notification.updated_at.desc())
+        .limit(1)
+    )
+    if unread is not None:
+        # Guarded on read_at: if the creator reads it meanwhile, a new one starts instead.
+        result = db.execute(
+            sa.update(Notification)
+            .where(Notification.id == unread, Notification.read_at.is_(None))
+            .values(count=Notification.count + added, actor_id=newest, updated_at=now)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            return
+    db.add(
+        Notification(
+            id=new_id(),
+            user_id=creator_id,
+            kind="like",
+            actor_id=newest,
+            video_id=video_id,
+            count=added,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def milestones_crossed(before: int, after: int) -> list[int]:
+    """The milestones a total passed on its way up from ``before`` to ``after``."""
+    return [m for m in MILESTONES if before < m <= after]
+
+
+def do_notify_milestone(db: Session, user_id: uuid.UUID, milestone: int) -> None:
+    """Celebrate a total-likes milestone, once: a total that dips and climbs back is not news."""
+    told = db.scalar(
+        sa.select(sa.literal(True)).where(
+            Notification.user_id == user_id,
+            Notification.kind == "milestone",
+            Notification.value == milestone,
+        )
+    )
+    if told is None:
+        do_notify(db, user_id, "milestone", value=milestone)
+
+
+def describe(notification: Notification, actor: User | None) -> str:
+    """The sentence shown for a notification."""
+    name = actor.handle if actor is not None else "Someone"
+    kind = notification.kind
+    if kind == "like":
+        others = notification.count - 1
+        if others <= 0:
+            return f"{name} liked your video"
+        return f"{name} and {others:,} other{'s' if others > 1 else ''} liked your video"
+    if kind == "milestone":
+        return f"Your videos reached {notification.value or 0:,} likes 🎉"
+    sentences = {
+        "comment": "commented on your video",
+        "reply": "replied to your comment",
+        "mention": "mentioned you",
+        "follow": "started following you",
+        "follow_request": "asked to follow you",
+        "follow_accepted": "accepted your follow request",
+    }
+    if kind in sentences:
+        return f"{name} {sentences[kind]}"
+    return "You have a new notification"
+
+
+def _visible_to(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        Notification.user_id == user_id,
+        sa.or_(
+            Notification.actor_id.is_(None),
+            Notification.actor_id.not_in(blocked_select(user_id)),
+        ),
+    )
+
+
+def list_notifications(
+    db: Session,
+    user_id: uuid.UUID,
+    *,
+    before: tuple[dt.datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[tuple[Notification, User | None]]:
+    """A recipient's notifications with their actors, most recently updated first,
+    keyset-paginated on (updated_at, id)."""
+    query = (
+        sa.select(Notification, User)
+        .outerjoin(User, User.id == Notification.actor_id)
+        .where(_visible_to(user_id))
+    )
+    if before is not None:
+        at, nid = before
+        query = query.where(
+            sa.or_(
+                Notification.updated_at < at,
+                sa.and_(Notification.updated_at == at, Notification.id < nid),
+            )
+        )
+    query = query.order_by(Notification.updated_at.desc(), Notification.id.desc()).limit(limit)
+    return [(row[0], row[1]) for row in db.execute(query)]
+
+
+def count_unread(db: Session, user_id: uuid.UUID) -> int:
+    return int(
+        db.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(_visible_to(user_id), Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def do_mark_read(db: Session, user_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None) -> None:
+    """Mark the recipient's notifications ``ids`` read (all of them when None). Ids that are
+    not theirs, or already read, are passed over."""
+    if ids is not None and not ids:
+        return
+    query = sa.update(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(set(ids))))
+    db.execute(query.values(read_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What the live stream watches: a change in either is worth an event."""
+
+    unread_count: int
+    newest: tuple[dt.datetime, uuid.UUID] | None
+
+
+def get_live_state(db: Session, user_id: uuid.UUID) -> LiveState:
+    newest = db.execute(
+        sa.select(Notification.updated_at, Notification.id)
+        .where(_visible_to(user_id))
+        .order_by(Notification.updated_at.desc(), Notification.id.desc())
+        .limit(1)
+    ).first()
+    return LiveState(
+        unread_count=count_unread(db, user_id),
+        newest=(newest[0], newest[1]) if newest is not None else None,
     )

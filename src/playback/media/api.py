@@ -79,14 +79,18 @@ def _copy_capped(file: UploadFile, out: object, cap: int) -> int:
 
 
 @router.get("/videos/{video_id}", response_model=VideoOut, responses=error_responses(404))
-def get_video(video_id: str, viewer: OptionalUser, db: DB, storage: AppStorage) -> VideoOut:
+def get_video(
+    video_id: str, viewer: OptionalUser, db: DB, storage: AppStorage, settings: AppSettings
+) -> VideoOut:
     """A video as the viewer may see it; private and followers-only videos answer 404 to
     those who may not see them."""
     vid = parse_id(video_id)
     if vid is None:
         raise NotFound("video")
+    from playback.engagement.cards import video_cards
+
     video, creator = service.access_video(db, vid, viewer)
-    return VideoOut.of(video, creator, storage, service.list_tags(db, [video.id])[video.id])
+    return video_cards(db, storage, settings, [(video, creator)], viewer)[0]
 
 
 @router.delete(
@@ -110,6 +114,7 @@ def list_user_videos(
     viewer: OptionalUser,
     db: DB,
     storage: AppStorage,
+    settings: AppSettings,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> VideoPage:
     """A creator's videos, newest first (cursor-paginated)."""
@@ -119,11 +124,12 @@ def list_user_videos(
     videos = service.list_user_videos(db, creator, viewer, before=before, limit=PAGE_SIZE + 1)
     more = len(videos) > PAGE_SIZE
     videos = videos[:PAGE_SIZE]
-    tags = service.list_tags(db, [v.id for v in videos])
+    from playback.engagement.cards import video_cards
+
     next_cursor = (
         encode_cursor(f"user-videos:{creator.id}", {"before": str(videos[-1].id)}) if more else None
     )
     return VideoPage(
-        items=[VideoOut.of(v, creator, storage, tags[v.id]) for v in videos],
+        items=video_cards(db, storage, settings, [(v, creator) for v in videos], viewer),
         next_cursor=next_cursor,
     )

@@ -33,6 +33,22 @@ class UploadAccepted(BaseModel):
     status: str
 
 
+class VideoStats(BaseModel):
+    likes: int
+    views: int
+    comments: int
+    shares: int
+    saves: int
+
+
+class ViewerStateOut(BaseModel):
+    """What the viewer has done to this video (all false for anonymous viewers)."""
+
+    liked: bool
+    saved: bool
+    following_creator: str | None
+
+
 class VideoOut(BaseModel):
     id: uuid.UUID
     status: str
@@ -51,6 +67,10 @@ class VideoOut(BaseModel):
     allow_duet: bool
     allow_stitch: bool
     created_at: dt.datetime
+    share_url: str | None = None
+    stats: VideoStats | None = None
+    me: ViewerStateOut | None = None
+    reasons: list[str] = []
 
     @classmethod
     def of(

@@ -233,8 +233,17 @@ def do_create_video(
 
 def do_delete_video(db: Session, storage: Storage, video: Video, user: User) -> None:
     """Remove the video's rows now and its files once that has committed."""
+    from playback.engagement import counters
+    from playback.engagement.models import CounterDelta, Like
+
     if video.creator_id != user.id:
         raise Forbidden("Only the creator can delete a video.", code="not_owner")
+    # Lock the row first: likes in flight either finish before this counts them, or fail on
+    # the missing video afterwards — the creator's total stays exact either way.
+    db.execute(sa.select(Video.id).where(Video.id == video.id).with_for_update())
+    likes = db.scalar(sa.select(sa.func.count()).select_from(Like).where(Like.video_id == video.id))
+    counters.add(db, "user_total_likes", video.creator_id, -int(likes or 0))
+    db.execute(sa.delete(CounterDelta).where(CounterDelta.target_id == video.id))
     if video.status == "ready":
         db.execute(
             sa.update(User)

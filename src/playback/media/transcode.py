@@ -379,6 +379,11 @@ class _VideoPath:
     def limits_fps(self) -> bool:
         return self.p.fps > MAX_FPS + 0.01
 
+    def passes_through(self, key: tuple[int, int, str]) -> bool:
+        return (
+            key == (*self.stored_size, "yuv420p") and self.p.rotation == 0 and not self.limits_fps
+        )
+
     def _build(self, frame: av.VideoFrame) -> av.filter.Graph:
         graph = av.filter.Graph()
         node = graph.add_buffer(
@@ -408,6 +413,12 @@ class _VideoPath:
             return
         _check_frame(frame)
         key = (frame.width, frame.height, frame.format.name)
+        if self.passes_through(key):
+            # Already the right size and format, upright, not too fast: no filter work at all.
+            yield from self._drain()
+            self.graph, self.key = None, key
+            yield frame
+            return
         graph = self.graph
         if graph is None or key != self.key:
             yield from self._drain()
@@ -476,6 +487,9 @@ def transcode(
         )
         vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
         vout.codec_context.options = {**X264_OPTIONS, "profile": "high", "threads": str(threads)}
+        # Frame threads, as the ffmpeg command line uses: PyAV's default (slice threads) makes
+        # x264 split each frame, which is slower and gives larger files.
+        vout.codec_context.thread_type = "FRAME"
         aout = _add_aac(out)
         streams = [vin] if ain is None else [vin, ain]
         check = _SourceCheck(inp, streams, p)

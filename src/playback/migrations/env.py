@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
+from playback.feeds.search import include_name
 from playback.models import metadata
 
 config = context.config
@@ -16,6 +17,7 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode rebuilds tables
         compare_type=True,
         compare_server_default=True,
+        include_name=include_name,  # the search index objects are not in the models
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -33,7 +33,7 @@ def is_approved_follower(db: Session, follower_id: uuid.UUID, followee_id: uuid.
 
 
 def follow_status(db: Session, follower_id: uuid.UUID, followee_id: uuid.UUID) -> str | None:
-    """"accepted", "pending" or None."""
+    """ "accepted", "pending" or None."""
     return db.scalar(
         sa.select(Follow.status).where(
             Follow.follower_id == follower_id, Follow.followee_id == followee_id
@@ -58,18 +58,20 @@ def is_blocked_either_way(db: Session, a: uuid.UUID, b: uuid.UUID) -> bool:
 def blocked_ids(db: Session, user_id: uuid.UUID) -> set[uuid.UUID]:
     """Everyone ``user_id`` blocked or was blocked by (hidden from each other)."""
     rows = db.execute(
-        sa.select(Block.blocked_id).where(Block.blocker_id == user_id).union(
-            sa.select(Block.blocker_id).where(Block.blocked_id == user_id)
-        )
+        sa.select(Block.blocked_id)
+        .where(Block.blocker_id == user_id)
+        .union(sa.select(Block.blocker_id).where(Block.blocked_id == user_id))
     )
     return {row[0] for row in rows}
 
 
-def blocked_select(user_id: uuid.UUID) -> sa.Select[tuple[uuid.UUID]]:
+def blocked_select(user_id: uuid.UUID) -> sa.CompoundSelect[uuid.UUID]:
     """The same set as a subquery, for filtering feeds in SQL."""
-    return sa.select(Block.blocked_id).where(Block.blocker_id == user_id).union(
-        sa.select(Block.blocker_id).where(Block.blocked_id == user_id)
-    )  # type: ignore[return-value]
+    return (
+        sa.select(Block.blocked_id)
+        .where(Block.blocker_id == user_id)
+        .union(sa.select(Block.blocker_id).where(Block.blocked_id == user_id))
+    )
 
 
 def _count_follow(db: Session, follower_id: uuid.UUID, followee_id: uuid.UUID, delta: int) -> None:
@@ -165,8 +167,13 @@ def do_unblock(db: Session, blocker: User, blocked: User) -> None:
 
 
 def list_follows(
-    db: Session, user: User, *, direction: str, status: str = "accepted",
-    before: tuple[str, str] | None, limit: int,
+    db: Session,
+    user: User,
+    *,
+    direction: str,
+    status: str = "accepted",
+    before: tuple[str, str] | None,
+    limit: int,
 ) -> list[tuple[User, Follow]]:
     """Followers (direction="followers") or followed accounts ("following"), newest first,
     keyset-paginated on (created_at, other id)."""
@@ -183,6 +190,8 @@ def list_follows(
         import datetime as dt
 
         at, oid = dt.datetime.fromisoformat(before[0]), uuid.UUID(before[1])
-        query = query.where(sa.tuple_(Follow.created_at, other) < sa.tuple_(sa.literal(at), sa.literal(oid)))
+        query = query.where(
+            sa.tuple_(Follow.created_at, other) < sa.tuple_(sa.literal(at), sa.literal(oid))
+        )
     query = query.order_by(Follow.created_at.desc(), other.desc()).limit(limit)
     return [(row[0], row[1]) for row in db.execute(query)]

@@ -27,7 +27,7 @@ from playback.accounts.models import User
 from playback.accounts.schemas import PublicProfile
 from playback.errors import DomainError, Invalid, NotFound, PayloadTooLarge
 from playback.kit.ids import parse_id
-from playback.kit.text import HASHTAG_RE, MENTION_RE
+from playback.kit.text import HASHTAG_RE, MENTION_RE, normalize_hashtag
 from playback.kit.time import today
 from playback.kit.web import DB, AppSettings, AppStorage, Limiter, client_ip
 
@@ -49,7 +49,12 @@ def linkify_caption(text: str) -> Markup:
     """Escape a caption, then link its @mentions to profiles and mark its #hashtags."""
     html = str(escape(text))
     html = MENTION_RE.sub(lambda m: f'<a href="/@{m.group(1).lower()}">@{m.group(1)}</a>', html)
-    html = HASHTAG_RE.sub(lambda m: f'<span class="hashtag">#{m.group(1)}</span>', html)
+    html = HASHTAG_RE.sub(
+        lambda m: (
+            f'<a class="hashtag" href="/tag/{normalize_hashtag(m.group(1))}">#{m.group(1)}</a>'
+        ),
+        html,
+    )
     return Markup(html)  # noqa: S704 - built from escaped text and our own markup
 
 
@@ -140,8 +145,21 @@ def _set_session_cookie(request: Request, response: Response, token: str, days: 
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, auth: PageAuth) -> HTMLResponse:
-    return render(request, "home.html")
+def home(request: Request, auth: PageAuth, tab: str = "for_you") -> HTMLResponse:
+    """The feed: For You, or Following with ``?tab=following`` (logged out: a log-in prompt)."""
+    return render(request, "feed.html", {"tab": "following" if tab == "following" else "for_you"})
+
+
+@router.get("/following", response_class=HTMLResponse)
+def following_page(request: Request, auth: PageAuth) -> HTMLResponse:
+    return render(request, "feed.html", {"tab": "following"})
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, auth: PageAuth) -> Response:
+    if auth is None:
+        return _redirect("/login?next=/inbox")
+    return render(request, "notifications.html")
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -276,6 +294,7 @@ def logout(
 def profile_page(
     request: Request, handle: str, db: DB, storage: AppStorage, auth: PageAuth
 ) -> HTMLResponse:
+    from playback.engagement import counters
     from playback.media import service as media
     from playback.media.schemas import VideoOut
 
@@ -287,7 +306,7 @@ def profile_page(
         request,
         "profile.html",
         {
-            "profile": PublicProfile.of(user, storage),
+            "profile": PublicProfile.of(user, storage, counters.user_counts(db, [user])[user.id]),
             "is_self": viewer is not None and viewer.id == user.id,
             "videos": [VideoOut.of(v, user, storage, tags[v.id]) for v in videos],
         },

@@ -1,0 +1,39 @@
+"""Engagement request and response bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+
+class LikeState(BaseModel):
+    liked: bool
+    like_count: int
+
+
+class SaveState(BaseModel):
+    saved: bool
+    save_count: int
+
+
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Annotated[StrictStr, Field(max_length=20)] = "link"
+
+
+class ShareOut(BaseModel):
+    share_url: str
+    share_count: int
+
+
+class ViewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    watched_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+    source: Annotated[StrictStr, Field(max_length=16)]
+
+
+class ViewOut(BaseModel):
+    counted: bool
+    watched_ms: int
+    view_count: int

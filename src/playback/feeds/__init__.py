@@ -1,0 +1,1 @@
+"""Feeds and search: what people find and scroll."""

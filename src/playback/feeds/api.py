@@ -1,0 +1,80 @@
+"""Feed routes: Following and For You."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.engagement.api import ANON_COOKIE
+from playback.engagement.cards import video_cards
+from playback.engagement.service import anonymous_viewer_key
+from playback.errors import error_responses
+from playback.feeds import service
+from playback.kit.cursors import InvalidCursor, decode_cursor, encode_cursor
+from playback.kit.ids import parse_id
+from playback.kit.web import DB, AppSettings, AppStorage, client_ip
+from playback.media.schemas import VideoPage
+
+router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
+
+
+@router.get("/following", response_model=VideoPage, responses=error_responses(400, 401))
+def following_feed(
+    user: CurrentUser,
+    db: DB,
+    storage: AppStorage,
+    settings: AppSettings,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> VideoPage:
+    """Videos of the people you follow, newest first."""
+    position = decode_cursor(f"following-feed:{user.id}", cursor)
+    before = parse_id(str(position["before"])) if position else None
+    if position and before is None:
+        raise InvalidCursor()
+    rows = service.list_following(db, user, before=before, limit=service.PAGE_SIZE + 1)
+    more = len(rows) > service.PAGE_SIZE
+    rows = rows[: service.PAGE_SIZE]
+    next_cursor = (
+        encode_cursor(f"following-feed:{user.id}", {"before": str(rows[-1][0].id)})
+        if more
+        else None
+    )
+    return VideoPage(items=video_cards(db, storage, settings, rows, user), next_cursor=next_cursor)
+
+
+@router.get("/for-you", response_model=VideoPage, responses=error_responses(400))
+def for_you_feed(
+    request: Request,
+    viewer: OptionalUser,
+    db: DB,
+    storage: AppStorage,
+    settings: AppSettings,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> VideoPage:
+    """An endless, ranked feed with the reasons each video is there. Works logged out too."""
+    key = (
+        f"user:{viewer.id}"
+        if viewer
+        else anonymous_viewer_key(
+            settings.resolved_secret_key,
+            request.cookies.get(ANON_COOKIE),
+            client_ip(request),
+            request.headers.get("user-agent"),
+        )
+    )
+    position = decode_cursor(f"for-you:{key}", cursor)
+    session_id = str(position["session"]) if position else service.new_session_id()
+    ranked = service.rank_for_you(db, viewer, key, session_id)
+    service.do_record_impressions(db, session_id, key, [r.video.id for r in ranked])
+    cards = video_cards(
+        db,
+        storage,
+        settings,
+        [(r.video, r.creator) for r in ranked],
+        viewer,
+        reasons={r.video.id: r.reasons for r in ranked},
+    )
+    next_cursor = encode_cursor(f"for-you:{key}", {"session": session_id}) if ranked else None
+    return VideoPage(items=cards, next_cursor=next_cursor)
