@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from playback.db import Database
-from tests.conftest import count_rows, signup_and_login
+from tests.conftest import count_rows, post_video, signup_and_login
 
 
 def profile(
@@ -128,3 +130,28 @@ def test_follow_notifications(client: TestClient, database: Database) -> None:
     with database.engine.connect() as conn:
         kinds = sorted(conn.execute(sa.text("SELECT kind FROM notifications")).scalars())
     assert kinds == ["follow", "follow_request"]
+
+
+def test_caption_mentions_notify_who_may_see_the_video(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    import sqlalchemy as sa
+
+    _, maya_h = signup_and_login(client, "maya")
+    signup_and_login(client, "leo")
+    signup_and_login(client, "blocked.one")
+    client.put("/api/v1/users/blocked.one/block", headers=maya_h)
+    post_video(client, maya_h, clip, caption="With @leo and @blocked.one and @nobody.here")
+    post_video(client, maya_h, clip, caption="Just me, @leo", visibility="private")
+    with database.engine.connect() as conn:
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT u.handle FROM notifications n JOIN users u ON u.id = n.user_id"
+                    " WHERE n.kind = 'mention'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert rows == ["leo"]

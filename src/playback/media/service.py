@@ -373,6 +373,7 @@ def do_process_video(
                 .where(User.id == video.creator_id)
                 .values(video_count=User.video_count + 1)
             )
+            do_notify_caption_mentions(db, video_id)
         log.info("video_ready", video_id=str(video_id), remuxed=result.remuxed, size=size)
         return "ready"
     except Cancelled:
@@ -396,6 +397,27 @@ def do_process_video(
         raise  # transient: the job is retried with backoff
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def do_notify_caption_mentions(db: Session, video_id: uuid.UUID) -> None:
+    """Once a video is published, tell the people its caption mentions who may see it (never
+    across a block, never about a video they cannot open)."""
+    from playback.engagement.notifications import do_notify
+
+    row = db.execute(
+        sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
+    ).first()
+    if row is None:
+        return
+    video, creator = row[0], row[1]
+    mentioned = db.scalars(
+        sa.select(User)
+        .join(VideoMention, VideoMention.user_id == User.id)
+        .where(VideoMention.video_id == video_id)
+    )
+    for user in mentioned:
+        if can_view(db, video, creator, user):
+            do_notify(db, user.id, "mention", actor_id=creator.id, video_id=video.id)
 
 
 def _fail(database: Database, storage: Storage, video: Video, code: str) -> None:
