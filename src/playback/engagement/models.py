@@ -108,6 +108,8 @@ class WatchEvent(Base):
             "ix_watch_events_video_id_viewer_key_created_at", "video_id", "viewer_key", "created_at"
         ),
         Index("ix_watch_events_viewer_id_created_at", "viewer_id", "created_at"),
+        # "Has this viewer watched it?" (For You skips watched videos).
+        Index("ix_watch_events_viewer_key_video_id", "viewer_key", "video_id"),
     )
 
     id: Mapped[int] = mapped_column(

@@ -17,7 +17,9 @@ STATUSES = ("processing", "ready", "failed")
 class Video(Entity):
     __tablename__ = "videos"
     __table_args__ = (
-        Index("ix_videos_creator_id_id", "creator_id", "id"),
+        # Feeds walk the newest ready videos; a creator's grid walks theirs (both keyset on id).
+        Index("ix_videos_status_id", "status", "id"),
+        Index("ix_videos_creator_id_status_id", "creator_id", "status", "id"),
         Index("ix_videos_status_lease_until", "status", "lease_until"),
         Index("ix_videos_status_ready_at", "status", "ready_at"),
     )
