@@ -137,7 +137,12 @@ def test_double_tap_likes_with_a_heart(
         }"""
     )
     stage = slide.locator("[data-role=stage]")
-    stage.dblclick(position={"x": 120, "y": 300})
+    # The count changes at once (optimistically); the API is asked only after the request lands.
+    with page.expect_response(
+        lambda r: r.url.endswith("/like") and r.request.method == "PUT"
+    ) as liked:
+        stage.dblclick(position={"x": 120, "y": 300})
+    assert liked.value.status == 200
 
     expect(slide.locator("[data-testid=like-count]")).to_have_text("1")
     expect(slide.locator("[data-testid=like-button]")).to_have_attribute("aria-pressed", "true")
@@ -165,7 +170,11 @@ def test_following_from_the_rail(
 
     follow = page.locator("[data-testid=slide]").first.locator("[data-testid=follow-button]")
     expect(follow).to_have_attribute("aria-label", "Follow @maya")
-    follow.click()
+    with page.expect_response(
+        lambda r: r.url.endswith("/follow") and r.request.method == "PUT"
+    ) as done:
+        follow.click()
+    assert done.value.status == 200
     expect(follow).to_be_hidden()
 
     followers = client.get("/api/v1/users/maya/followers").json()
