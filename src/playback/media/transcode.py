@@ -129,7 +129,8 @@ def _check_frame(frame: av.VideoFrame | av.AudioFrame) -> None:
 def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     if value is None or time_base is None:
         return None
-    return float(value * time_base)
+    # Plain float arithmetic: a Fraction product per packet costs more than the remux itself.
+    return value * time_base.numerator / time_base.denominator
 
 
 class _SourceCheck:
@@ -150,6 +151,8 @@ class _SourceCheck:
         self.video_end: float | None = None
         self._next_pos = -1
         self._stream_time: dict[int, float] = {}
+        # Seconds per tick for each stream, computed once (packets carry their stream's base).
+        self._tick = {s.index: float(s.time_base) if s.time_base else 0.0 for s in streams}
 
     def packet(self, packet: av.Packet) -> bool:
         """Check a demuxed packet; False for the empty packets that mark the end of a stream."""
@@ -157,10 +160,12 @@ class _SourceCheck:
             return False
         if packet.is_corrupt:  # e.g. a sample cut short by the end of the file
             raise media_error("corrupt_media")
-        start = _seconds(packet.pts, packet.time_base)
-        decode_time = _seconds(packet.dts, packet.time_base)
-        decode_time = decode_time if decode_time is not None else start
         index = packet.stream.index
+        tick = self._tick.get(index)
+        if tick is None:
+            tick = self._tick[index] = float(packet.time_base or 0)
+        start = packet.pts * tick if packet.pts is not None else None
+        decode_time = packet.dts * tick if packet.dts is not None else start
         if self.matroska and packet.pos is not None and packet.pos >= 0:
             previous = self._stream_time.get(index)
             if (
@@ -176,7 +181,7 @@ class _SourceCheck:
             self._stream_time[index] = decode_time
         if start is None:
             return True
-        end = start + (_seconds(packet.duration, packet.time_base) or 0.0)
+        end = start + (packet.duration or 0) * tick
         self.end = max(self.end, end)
         if packet.stream.type == "video":
             self.video_start = start if self.video_start is None else min(self.video_start, start)
