@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -146,6 +147,22 @@ def target(kind: str, workdir: Path, pg_url: str = DEFAULT_PG_URL) -> Iterator[T
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def run_per_database(db: str, pg_url: str | None, bench: Callable[[Target], Any]) -> list[Any]:
+    """Run ``bench`` on SQLite and/or PostgreSQL (``db`` is sqlite, postgres or both), each in a
+    fresh target, then report the machine's load."""
+    kinds = ("sqlite", "postgres") if db == "both" else (db,)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="playback-bench-") as tmp:
+        for kind in kinds:
+            extra = {"pg_url": pg_url} if pg_url else {}
+            with target(kind, Path(tmp), **extra) as tgt:
+                console.print(f"\n[bold]{tgt.label}[/]")
+                results.append(bench(tgt))
+    console.print(f"\nload average {load()} after the runs")
+    warn_if_busy()
+    return results
 
 
 def _psycopg(url: str) -> str:

@@ -21,12 +21,10 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,12 +41,11 @@ from _world import (
     load,
     new_progress,
     open_database,
+    run_per_database,
     session_rows,
-    target,
     user_row,
     verdict,
     video_row,
-    warn_if_busy,
 )
 from rich.progress import Progress
 
@@ -390,22 +387,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true", help="explain the feed query always")
     parser.add_argument("--pg-url", default=None, help="PostgreSQL server (PLAYBACK_BENCH_PG_URL)")
     args = parser.parse_args(argv)
-    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     console.print(
         f"[bold]Following feed benchmark[/]  creators={args.creators} "
         f"videos/creator={args.videos_per_creator} requests={args.requests} "
         f"warmup={args.warmup} pages={args.pages}"
     )
     console.print(f"  machine: {os.cpu_count()} CPUs, load average {load()} before the runs")
-    results = []
-    with tempfile.TemporaryDirectory(prefix="playback-bench-") as tmp:
-        for kind in kinds:
-            extra = {"pg_url": args.pg_url} if args.pg_url else {}
-            with target(kind, Path(tmp), **extra) as tgt:
-                console.print(f"\n[bold]{tgt.label}[/]")
-                results.append(bench(tgt, args))
-    console.print(f"\nload average {load()} after the runs")
-    warn_if_busy()
+    results = run_per_database(args.db, args.pg_url, lambda tgt: bench(tgt, args))
     for result in results:
         report(result, args)
     met = sum(r.met for r in results)

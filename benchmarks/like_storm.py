@@ -27,13 +27,11 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
@@ -47,12 +45,11 @@ from _world import (
     load,
     new_progress,
     open_database,
+    run_per_database,
     session_rows,
-    target,
     user_row,
     verdict,
     video_row,
-    warn_if_busy,
 )
 from rich.progress import Progress
 from rich.table import Table
@@ -534,21 +531,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="rounds of every storm (4)")
     parser.add_argument("--pg-url", default=None, help="PostgreSQL server (PLAYBACK_BENCH_PG_URL)")
     args = parser.parse_args(argv)
-    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
     console.print(
         f"[bold]Like storm benchmark[/]  clients={args.clients} seconds={args.seconds:g} "
         f"warmup={args.warmup:g} rounds={args.rounds}"
     )
     console.print(f"  machine: {os.cpu_count()} CPUs, load average {load()} before the runs")
-    runs = []
-    with tempfile.TemporaryDirectory(prefix="playback-bench-") as tmp:
-        for kind in kinds:
-            extra = {"pg_url": args.pg_url} if args.pg_url else {}
-            with target(kind, Path(tmp), **extra) as tgt:
-                console.print(f"\n[bold]{tgt.label}[/]")
-                runs.append(bench(tgt, args))
-    console.print(f"\nload average {load()} after the runs")
-    warn_if_busy()
+    runs = run_per_database(args.db, args.pg_url, lambda tgt: bench(tgt, args))
     for run in runs:
         report(run)
     met = sum(run.ratio("http") >= HOT_SPREAD_GOAL for run in runs)
