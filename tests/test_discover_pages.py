@@ -40,3 +40,25 @@ def test_hashtag_page_shows_total_views_and_videos(client: TestClient, clip: Pat
     # Captions link their hashtags here.
     assert 'href="/tag/dance"' in client.get(f"/v/{first}").text
     assert client.get("/tag/nosuchtag", headers={"Accept": "text/html"}).status_code == 404
+
+
+def test_favourites_page_lists_saved_videos(client: TestClient, clip: Path) -> None:
+    _, maya_h = signup_and_login(client, "maya")
+    kept = post_video(client, maya_h, clip, caption="keep this")
+    other = post_video(client, maya_h, clip, caption="not saved")
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(
+        "/login",
+        data={"handle": "maya", "password": "correct-horse-battery", "csrf_token": token},
+        follow_redirects=False,
+    )
+    csrf = client.get("/saved").text.split('name="csrf-token" content="')[1].split('"')[0]
+    assert (
+        client.put(f"/api/v1/videos/{kept}/save", headers={"X-CSRF-Token": csrf}).status_code == 200
+    )
+    saved = client.get("/saved")
+    assert f"/v/{kept}" in saved.text and f"/v/{other}" not in saved.text
+    assert 'data-testid="favourites-link"' in client.get("/@maya").text
+    client.cookies.clear()
+    assert client.get("/saved", follow_redirects=False).headers["location"] == "/login?next=/saved"

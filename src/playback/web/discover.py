@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from playback.engagement import counters
 from playback.engagement.cards import video_cards
@@ -50,6 +50,21 @@ def search_page(
         pairs = search.list_videos(db, viewer, text, offset=0, limit=RESULTS)
         context["videos"] = video_cards(db, storage, settings, pairs, viewer)
     return render(request, "search.html", context)
+
+
+@router.get("/saved", response_class=HTMLResponse)
+def saved_page(
+    request: Request, db: DB, storage: AppStorage, settings: AppSettings, auth: PageAuth
+) -> Response:
+    """Your favourites: the videos you saved, most recent first."""
+    from playback.engagement.service import list_saves
+
+    if auth is None:
+        return RedirectResponse("/login?next=/saved", status_code=303)
+    pairs = list_saves(db, auth.user, before=None, limit=90)
+    return render(
+        request, "saved.html", {"videos": video_cards(db, storage, settings, pairs, auth.user)}
+    )
 
 
 @router.get("/tag/{name}", response_class=HTMLResponse)
