@@ -202,3 +202,40 @@ def test_small_creators_get_a_reserved_share(
     assert small_video in [i["id"] for i in items]
     small_item = next(i for i in items if i["id"] == small_video)
     assert "From a creator on the rise" in small_item["reasons"]
+
+
+def test_pages_give_logged_out_browsers_a_viewer_id(client: TestClient, clip: Path) -> None:
+    _, maya_h = signup_and_login(client, "maya")
+    video = post_video(client, maya_h, clip)
+    client.cookies.clear()
+    assert "pb_anon" in client.get("/").cookies
+    assert view(client, video)["counted"] is True
+    assert view(client, video)["counted"] is False
+    kept = client.cookies["pb_anon"]
+    client.cookies.clear()
+    client.cookies.set("pb_anon", "a-different-browser")
+    assert view(client, video)["counted"] is True
+    assert kept != "a-different-browser"
+
+
+def test_saves_list_pages_most_recent_first(
+    client: TestClient, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import playback.engagement.api as engagement_api
+
+    monkeypatch.setattr(engagement_api, "PAGE_SIZE", 2)
+    _, maya_h = signup_and_login(client, "maya")
+    _, me_h = signup_and_login(client, "me.viewer")
+    videos = [post_video(client, maya_h, clip) for _ in range(5)]
+    for video in videos:
+        assert client.put(f"/api/v1/videos/{video}/save", headers=me_h).json()["saved"] is True
+    seen, cursor = [], None
+    while True:
+        params = {"cursor": cursor} if cursor else {}
+        page = client.get("/api/v1/me/saves", params=params, headers=me_h).json()
+        seen += [i["id"] for i in page["items"]]
+        assert all(i["me"]["saved"] for i in page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(videos))

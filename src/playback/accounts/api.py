@@ -52,15 +52,12 @@ def create_session(
     session, token = service.do_login(
         db,
         limiter,
+        settings,
         handle=body.handle,
         password=body.password,
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
         kind="api",
-        session_days=settings.session_days,
-        limit_per_handle=settings.login_limit_per_handle,
-        limit_per_ip=settings.login_limit_per_ip,
-        window_seconds=settings.login_limit_window_seconds,
     )
     return SessionOut(token=token, expires_at=session.expires_at)
 

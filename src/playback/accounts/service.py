@@ -20,6 +20,7 @@ from playback.accounts import age_policy
 from playback.accounts.avatars import render_avatar
 from playback.accounts.models import AuthSession, User
 from playback.accounts.passwords import hash_password, needs_rehash, verify_password
+from playback.config import Settings
 from playback.db import after_commit, after_rollback
 from playback.errors import Conflict, Forbidden, Invalid, NotAuthenticated, NotFound
 from playback.kit.ids import new_id
@@ -272,27 +273,24 @@ def hash_token(token: str) -> str:
 def do_login(
     db: Session,
     limiter: RateLimiter,
+    settings: Settings,
     *,
     handle: str,
     password: str,
     ip: str | None,
     user_agent: str | None,
     kind: str,
-    session_days: int,
-    limit_per_handle: int,
-    limit_per_ip: int,
-    window_seconds: int,
 ) -> tuple[AuthSession, str]:
     """A new session for the right password. Failed attempts count against the handle and the
     client address; past the limit every attempt is refused with 429 until the window ends."""
     normalized = handle.lower() if handle.isascii() else handle
     handle_key, ip_key = f"login:handle:{normalized}", f"login:ip:{ip or 'unknown'}"
-    check_limit(limiter, handle_key, limit_per_handle)
-    check_limit(limiter, ip_key, limit_per_ip)
+    check_limit(limiter, handle_key, settings.login_limit_per_handle)
+    check_limit(limiter, ip_key, settings.login_limit_per_ip)
     user = get_user_by_handle(db, handle)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        limiter.record(handle_key, window_seconds)
-        limiter.record(ip_key, window_seconds)
+        limiter.record(handle_key, settings.login_limit_window_seconds)
+        limiter.record(ip_key, settings.login_limit_window_seconds)
         raise NotAuthenticated("Wrong handle or password.", code="invalid_credentials")
     limiter.reset(handle_key)
     if needs_rehash(user.password_hash):
@@ -304,7 +302,7 @@ def do_login(
         user_id=user.id,
         token_hash=hash_token(token),
         kind=kind,
-        expires_at=now + dt.timedelta(days=session_days),
+        expires_at=now + dt.timedelta(days=settings.session_days),
         last_used_at=now,
         ip=ip,
         user_agent=(user_agent or "")[:512] or None,

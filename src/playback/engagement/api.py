@@ -9,12 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.accounts.models import User
+from playback.config import Settings
 from playback.engagement import counters, service
 from playback.engagement.cards import video_cards
+from playback.engagement.models import Save
 from playback.engagement.schemas import LikeState, SaveState, ShareIn, ShareOut, ViewIn, ViewOut
 from playback.errors import NotFound, error_responses
-from playback.kit.cursors import decode_cursor, encode_cursor
-from playback.kit.ids import parse_id
+from playback.kit.cursors import decode_cursor, split_page
+from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage, client_ip
 from playback.media.models import Video
 from playback.media.schemas import VideoPage
@@ -24,13 +27,6 @@ ANON_COOKIE = "pb_anon"
 PAGE_SIZE = 24
 
 
-def _video_id(text: str) -> uuid.UUID:
-    vid = parse_id(text)
-    if vid is None:
-        raise NotFound("video")
-    return vid
-
-
 def _video_counts(db: DB, video_id: uuid.UUID) -> counters.VideoCounts:
     video = db.get(Video, video_id)
     if video is None:
@@ -38,12 +34,25 @@ def _video_counts(db: DB, video_id: uuid.UUID) -> counters.VideoCounts:
     return counters.video_counts(db, [video])[video.id]
 
 
+def viewer_key(request: Request, viewer: User | None, settings: Settings) -> str:
+    """Who is watching, for view counts and feeds: the user, or a hash standing for an
+    anonymous browser (its ``pb_anon`` cookie, else its address and user agent)."""
+    if viewer is not None:
+        return f"user:{viewer.id}"
+    return service.anonymous_viewer_key(
+        settings.resolved_secret_key,
+        request.cookies.get(ANON_COOKIE),
+        client_ip(request),
+        request.headers.get("user-agent"),
+    )
+
+
 @router.put(
     "/videos/{video_id}/like", response_model=LikeState, responses=error_responses(401, 403, 404)
 )
 def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
     """Like a video (idempotent). Every like adds to the creator's total likes."""
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     service.do_like(db, user, vid)
     return LikeState(liked=True, like_count=_video_counts(db, vid).likes)
 
@@ -52,7 +61,7 @@ def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
     "/videos/{video_id}/like", response_model=LikeState, responses=error_responses(401, 403, 404)
 )
 def unlike(video_id: str, user: CurrentUser, db: DB) -> LikeState:
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     service.do_unlike(db, user, vid)
     return LikeState(liked=False, like_count=_video_counts(db, vid).likes)
 
@@ -62,7 +71,7 @@ def unlike(video_id: str, user: CurrentUser, db: DB) -> LikeState:
 )
 def save(video_id: str, user: CurrentUser, db: DB) -> SaveState:
     """Add a video to your favourites (idempotent)."""
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     service.do_save(db, user, vid)
     return SaveState(saved=True, save_count=_video_counts(db, vid).saves)
 
@@ -71,7 +80,7 @@ def save(video_id: str, user: CurrentUser, db: DB) -> SaveState:
     "/videos/{video_id}/save", response_model=SaveState, responses=error_responses(401, 403, 404)
 )
 def unsave(video_id: str, user: CurrentUser, db: DB) -> SaveState:
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     service.do_unsave(db, user, vid)
     return SaveState(saved=False, save_count=_video_counts(db, vid).saves)
 
@@ -86,7 +95,7 @@ def share(
     video_id: str, body: ShareIn, viewer: OptionalUser, db: DB, settings: AppSettings
 ) -> ShareOut:
     """Record a share and get the link to share."""
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     service.do_share(db, viewer, vid, body.channel)
     return ShareOut(
         share_url=f"{settings.base_url.rstrip('/')}/v/{vid}",
@@ -110,17 +119,8 @@ def record_view(
 ) -> ViewOut:
     """Report watching: ``watched_ms`` of this stretch and where the video was found. A viewer
     adds at most one view per 10 minutes; watch times beyond what the video allows are clamped."""
-    vid = _video_id(video_id)
-    key = (
-        f"user:{viewer.id}"
-        if viewer
-        else service.anonymous_viewer_key(
-            settings.resolved_secret_key,
-            request.cookies.get(ANON_COOKIE),
-            client_ip(request),
-            request.headers.get("user-agent"),
-        )
-    )
+    vid = require_id(video_id, "video")
+    key = viewer_key(request, viewer, settings)
     result = service.do_record_view(
         db, viewer, key, vid, watched_ms=body.watched_ms, source=body.source
     )
@@ -143,15 +143,11 @@ def my_saves(
     position = decode_cursor(f"saves:{user.id}", cursor)
     before = (str(position["at"]), str(position["id"])) if position else None
     rows = service.list_saves(db, user, before=before, limit=PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_cursor = None
-    if more:
-        from playback.engagement.models import Save
 
-        last = db.get(Save, (user.id, rows[-1][0].id))
-        at = last.created_at if last else dt.datetime.now(dt.UTC)
-        next_cursor = encode_cursor(
-            f"saves:{user.id}", {"at": at.isoformat(), "id": str(rows[-1][0].id)}
-        )
+    def after(row: tuple[Video, User]) -> dict[str, str]:
+        saved = db.get(Save, (user.id, row[0].id))
+        at = saved.created_at if saved else dt.datetime.now(dt.UTC)
+        return {"at": at.isoformat(), "id": str(row[0].id)}
+
+    rows, next_cursor = split_page(rows, PAGE_SIZE, f"saves:{user.id}", after)
     return VideoPage(items=video_cards(db, storage, settings, rows, user), next_cursor=next_cursor)

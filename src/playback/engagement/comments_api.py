@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from playback.accounts.auth import CurrentUser, OptionalUser
 from playback.engagement import comments as service
-from playback.errors import NotFound, error_responses
-from playback.kit.cursors import decode_cursor, encode_cursor
-from playback.kit.ids import parse_id
+from playback.errors import error_responses
+from playback.kit.cursors import decode_cursor, split_page
+from playback.kit.ids import parse_id, require_id
 from playback.kit.web import DB, AppStorage
 from playback.media.schemas import Creator
 from playback.storage import Storage
@@ -81,24 +81,8 @@ class CommentLikeOut(BaseModel):
 Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
-def _video_id(text: str) -> uuid.UUID:
-    vid = parse_id(text)
-    if vid is None:
-        raise NotFound("video")
-    return vid
-
-
-def _comment_id(text: str) -> uuid.UUID:
-    cid = parse_id(text)
-    if cid is None:
-        raise NotFound("comment")
-    return cid
-
-
 def _page(views: list[service.CommentView], storage: Storage, scope: str, key: str) -> CommentPage:
-    more = len(views) > PAGE_SIZE
-    views = views[:PAGE_SIZE]
-    next_cursor = encode_cursor(scope, {key: str(views[-1].comment.id)}) if more else None
+    views, next_cursor = split_page(views, PAGE_SIZE, scope, lambda v: {key: str(v.comment.id)})
     return CommentPage(items=[CommentOut.of(v, storage) for v in views], next_cursor=next_cursor)
 
 
@@ -116,7 +100,9 @@ def add_comment(
 ) -> CommentOut:
     """Comment on a video, or reply to one of its top-level comments (``parent_id``): 1–150
     characters. @handles mention people and tell them."""
-    view = service.do_add_comment(db, user, _video_id(video_id), body.text, body.parent_id)
+    view = service.do_add_comment(
+        db, user, require_id(video_id, "video"), body.text, body.parent_id
+    )
     return CommentOut.of(view, storage)
 
 
@@ -129,7 +115,7 @@ def list_comments(
     video_id: str, viewer: OptionalUser, db: DB, storage: AppStorage, cursor: Cursor = None
 ) -> CommentPage:
     """A video's top-level comments, newest first (cursor-paginated)."""
-    vid = _video_id(video_id)
+    vid = require_id(video_id, "video")
     scope = f"video-comments:{vid}"
     position = decode_cursor(scope, cursor)
     before = parse_id(str(position.get("before"))) if position else None
@@ -146,7 +132,7 @@ def list_replies(
     comment_id: str, viewer: OptionalUser, db: DB, storage: AppStorage, cursor: Cursor = None
 ) -> CommentPage:
     """A comment's replies, oldest first (cursor-paginated)."""
-    cid = _comment_id(comment_id)
+    cid = require_id(comment_id, "comment")
     scope = f"comment-replies:{cid}"
     position = decode_cursor(scope, cursor)
     after = parse_id(str(position.get("after"))) if position else None
@@ -161,7 +147,7 @@ def list_replies(
 )
 def delete_comment(comment_id: str, user: CurrentUser, db: DB) -> Response:
     """Delete your comment, or any comment on your video; its replies go with it."""
-    service.do_delete_comment(db, user, _comment_id(comment_id))
+    service.do_delete_comment(db, user, require_id(comment_id, "comment"))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -172,7 +158,7 @@ def delete_comment(comment_id: str, user: CurrentUser, db: DB) -> Response:
 )
 def like_comment(comment_id: str, user: CurrentUser, db: DB) -> CommentLikeOut:
     """Like a comment (liking twice is liking once)."""
-    state = service.do_like_comment(db, user, _comment_id(comment_id))
+    state = service.do_like_comment(db, user, require_id(comment_id, "comment"))
     return CommentLikeOut(liked=state.liked, like_count=state.like_count)
 
 
@@ -183,5 +169,5 @@ def like_comment(comment_id: str, user: CurrentUser, db: DB) -> CommentLikeOut:
 )
 def unlike_comment(comment_id: str, user: CurrentUser, db: DB) -> CommentLikeOut:
     """Take a like back (idempotent)."""
-    state = service.do_unlike_comment(db, user, _comment_id(comment_id))
+    state = service.do_unlike_comment(db, user, require_id(comment_id, "comment"))
     return CommentLikeOut(liked=state.liked, like_count=state.like_count)

@@ -29,7 +29,7 @@ from playback.db import Database
 from playback.engagement import notifications
 from playback.engagement.models import Notification
 from playback.errors import error_responses
-from playback.kit.cursors import InvalidCursor, decode_cursor, encode_cursor
+from playback.kit.cursors import InvalidCursor, decode_cursor, split_page
 from playback.kit.web import DB, AppStorage
 from playback.media.schemas import Creator
 from playback.storage import Storage
@@ -115,13 +115,8 @@ def list_notifications(
     scope = f"notifications:{user.id}"
     before = _position(decode_cursor(scope, cursor))
     rows = notifications.list_notifications(db, user.id, before=before, limit=PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    last = rows[-1][0] if rows else None
-    next_cursor = (
-        encode_cursor(scope, {"at": last.updated_at.isoformat(), "id": str(last.id)})
-        if more and last is not None
-        else None
+    rows, next_cursor = split_page(
+        rows, PAGE_SIZE, scope, lambda r: {"at": r[0].updated_at.isoformat(), "id": str(r[0].id)}
     )
     return NotificationPage(
         items=[NotificationOut.of(row, actor, storage) for row, actor in rows],

@@ -7,14 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from playback.accounts.auth import CurrentUser, OptionalUser
-from playback.engagement.api import ANON_COOKIE
+from playback.engagement.api import viewer_key
 from playback.engagement.cards import video_cards
-from playback.engagement.service import anonymous_viewer_key
 from playback.errors import error_responses
 from playback.feeds import service
-from playback.kit.cursors import InvalidCursor, decode_cursor, encode_cursor
-from playback.kit.ids import parse_id
-from playback.kit.web import DB, AppSettings, AppStorage, client_ip
+from playback.kit.cursors import (
+    decode_before_id,
+    decode_cursor,
+    encode_cursor,
+    split_page,
+)
+from playback.kit.web import DB, AppSettings, AppStorage
 from playback.media.schemas import VideoPage
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
@@ -29,17 +32,11 @@ def following_feed(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> VideoPage:
     """Videos of the people you follow, newest first."""
-    position = decode_cursor(f"following-feed:{user.id}", cursor)
-    before = parse_id(str(position["before"])) if position else None
-    if position and before is None:
-        raise InvalidCursor()
+    scope = f"following-feed:{user.id}"
+    before = decode_before_id(scope, cursor)
     rows = service.list_following(db, user, before=before, limit=service.PAGE_SIZE + 1)
-    more = len(rows) > service.PAGE_SIZE
-    rows = rows[: service.PAGE_SIZE]
-    next_cursor = (
-        encode_cursor(f"following-feed:{user.id}", {"before": str(rows[-1][0].id)})
-        if more
-        else None
+    rows, next_cursor = split_page(
+        rows, service.PAGE_SIZE, scope, lambda r: {"before": str(r[0].id)}
     )
     return VideoPage(items=video_cards(db, storage, settings, rows, user), next_cursor=next_cursor)
 
@@ -54,16 +51,7 @@ def for_you_feed(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> VideoPage:
     """An endless, ranked feed with the reasons each video is there. Works logged out too."""
-    key = (
-        f"user:{viewer.id}"
-        if viewer
-        else anonymous_viewer_key(
-            settings.resolved_secret_key,
-            request.cookies.get(ANON_COOKIE),
-            client_ip(request),
-            request.headers.get("user-agent"),
-        )
-    )
+    key = viewer_key(request, viewer, settings)
     position = decode_cursor(f"for-you:{key}", cursor)
     session_id = str(position["session"]) if position else service.new_session_id()
     ranked = service.rank_for_you(db, viewer, key, session_id)

@@ -13,8 +13,13 @@ from playback.accounts.models import User
 from playback.engagement import counters
 from playback.errors import error_responses
 from playback.feeds import search
-from playback.kit.cursors import InvalidCursor, decode_cursor, encode_cursor
-from playback.kit.ids import parse_id
+from playback.kit.cursors import (
+    InvalidCursor,
+    decode_before_id,
+    decode_cursor,
+    encode_cursor,
+    split_page,
+)
 from playback.kit.web import DB, AppStorage
 from playback.media import service as media
 from playback.media.models import Video
@@ -153,12 +158,7 @@ def list_hashtag_videos(
     """A hashtag's videos you may see, newest first (cursor-paginated)."""
     tag = search.access_hashtag(db, name, viewer)
     scope = f"hashtag-videos:{tag.id}"
-    position = decode_cursor(scope, cursor)
-    before = parse_id(str(position.get("before"))) if position else None
-    if position is not None and before is None:
-        raise InvalidCursor()
+    before = decode_before_id(scope, cursor)
     rows = search.list_hashtag_videos(db, tag, viewer, before=before, limit=PAGE_SIZE + 1)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_cursor = encode_cursor(scope, {"before": str(rows[-1][0].id)}) if more else None
+    rows, next_cursor = split_page(rows, PAGE_SIZE, scope, lambda r: {"before": str(r[0].id)})
     return VideoPage(items=_videos(db, storage, rows), next_cursor=next_cursor)

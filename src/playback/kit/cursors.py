@@ -7,10 +7,15 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from playback.config import get_settings
 from playback.errors import BadRequest
+from playback.kit.ids import parse_id
+
+T = TypeVar("T")
 
 
 class InvalidCursor(BadRequest):
@@ -49,3 +54,25 @@ def decode_cursor(scope: str, cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(payload, dict):
         raise InvalidCursor()
     return payload
+
+
+def decode_before_id(scope: str, cursor: str | None) -> uuid.UUID | None:
+    """The ``before`` id of an id-keyset cursor (None on the first page)."""
+    position = decode_cursor(scope, cursor)
+    if position is None:
+        return None
+    before = parse_id(str(position.get("before")))
+    if before is None:
+        raise InvalidCursor()
+    return before
+
+
+def split_page(
+    rows: list[T], size: int, scope: str, position: Callable[[T], dict[str, Any]]
+) -> tuple[list[T], str | None]:
+    """Rows fetched with ``size + 1`` → the page and the cursor after its last row (None when
+    there is nothing more)."""
+    if len(rows) <= size:
+        return rows, None
+    page = rows[:size]
+    return page, encode_cursor(scope, position(page[-1]))

@@ -43,6 +43,16 @@ def id_timestamp_ms(value: uuid.UUID) -> int:
     return value.int >> 80
 
 
+def require_id(text: str, thing: str) -> uuid.UUID:
+    """The id in a URL, or ``<thing>_not_found``: a malformed id names nothing that exists."""
+    from playback.errors import NotFound
+
+    value = parse_id(text)
+    if value is None:
+        raise NotFound(thing)
+    return value
+
+
 def parse_id(text: str) -> uuid.UUID | None:
     """A UUID from client text, or None when it is not one (callers answer 404, not 500)."""
     try:

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile, status
 
 from playback.accounts import service as accounts
 from playback.accounts.auth import CurrentUser, OptionalUser
-from playback.errors import NotFound, PayloadTooLarge, error_responses
-from playback.kit.cursors import decode_cursor, encode_cursor
-from playback.kit.ids import parse_id
+from playback.errors import PayloadTooLarge, error_responses
+from playback.kit.cursors import decode_before_id, split_page
+from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
 from playback.media import service
 from playback.media.schemas import UploadAccepted, VideoOut, VideoPage
@@ -84,9 +84,7 @@ def get_video(
 ) -> VideoOut:
     """A video as the viewer may see it; private and followers-only videos answer 404 to
     those who may not see them."""
-    vid = parse_id(video_id)
-    if vid is None:
-        raise NotFound("video")
+    vid = require_id(video_id, "video")
     from playback.engagement.cards import video_cards
 
     video, creator = service.access_video(db, vid, viewer)
@@ -100,9 +98,7 @@ def get_video(
 )
 def delete_video(video_id: str, user: CurrentUser, db: DB, storage: AppStorage) -> Response:
     """Delete your video: its rows go now, every stored file right after."""
-    vid = parse_id(video_id)
-    if vid is None:
-        raise NotFound("video")
+    vid = require_id(video_id, "video")
     video, _creator = service.access_video(db, vid, user)
     service.do_delete_video(db, storage, video, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -119,16 +115,12 @@ def list_user_videos(
 ) -> VideoPage:
     """A creator's videos, newest first (cursor-paginated)."""
     creator = accounts.access_profile(db, handle, viewer)
-    position = decode_cursor(f"user-videos:{creator.id}", cursor)
-    before = parse_id(str(position.get("before"))) if position else None
-    videos = service.list_user_videos(db, creator, viewer, before=before, limit=PAGE_SIZE + 1)
-    more = len(videos) > PAGE_SIZE
-    videos = videos[:PAGE_SIZE]
     from playback.engagement.cards import video_cards
 
-    next_cursor = (
-        encode_cursor(f"user-videos:{creator.id}", {"before": str(videos[-1].id)}) if more else None
-    )
+    scope = f"user-videos:{creator.id}"
+    before = decode_before_id(scope, cursor)
+    videos = service.list_user_videos(db, creator, viewer, before=before, limit=PAGE_SIZE + 1)
+    videos, next_cursor = split_page(videos, PAGE_SIZE, scope, lambda v: {"before": str(v.id)})
     return VideoPage(
         items=video_cards(db, storage, settings, [(v, creator) for v in videos], viewer),
         next_cursor=next_cursor,

@@ -11,7 +11,7 @@ from playback.accounts.auth import CurrentUser, OptionalUser
 from playback.accounts.models import User
 from playback.engagement import counters
 from playback.errors import NotFound, error_responses
-from playback.kit.cursors import decode_cursor, encode_cursor
+from playback.kit.cursors import decode_cursor, split_page
 from playback.kit.web import DB, AppStorage
 from playback.social import service
 from playback.social.schemas import AccountCard, AccountPage, FollowState
@@ -74,12 +74,9 @@ def _page(
     rows = service.list_follows(
         db, user, direction=direction, status=status_, before=before, limit=PAGE_SIZE + 1
     )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_cursor = None
-    if more:
-        other, last = rows[-1]
-        next_cursor = encode_cursor(scope, {"at": last.created_at.isoformat(), "id": str(other.id)})
+    rows, next_cursor = split_page(
+        rows, PAGE_SIZE, scope, lambda r: {"at": r[1].created_at.isoformat(), "id": str(r[0].id)}
+    )
     return AccountPage(items=[_card(u, storage) for u, _ in rows], next_cursor=next_cursor)
 
 

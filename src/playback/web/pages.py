@@ -25,8 +25,9 @@ from playback.accounts.auth import (
 )
 from playback.accounts.models import User
 from playback.accounts.schemas import PublicProfile
-from playback.errors import DomainError, Invalid, NotFound, PayloadTooLarge
-from playback.kit.ids import parse_id
+from playback.engagement.api import ANON_COOKIE
+from playback.errors import DomainError, Invalid, PayloadTooLarge
+from playback.kit.ids import require_id
 from playback.kit.text import HASHTAG_RE, MENTION_RE, normalize_hashtag
 from playback.kit.time import today
 from playback.kit.web import DB, AppSettings, AppStorage, Limiter, client_ip
@@ -105,6 +106,17 @@ def render(
     if new_cookie:
         response.set_cookie(
             CSRF_COOKIE, new_cookie, httponly=True, samesite="lax", secure=_secure(request)
+        )
+    if auth is None and not request.cookies.get(ANON_COOKIE):
+        # A random id for this browser, so a logged-out viewer's views count once per 10 minutes
+        # and their For You skips what they watched (hashed before it is stored).
+        response.set_cookie(
+            ANON_COOKIE,
+            new_csrf_cookie(),
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
         )
     return response
 
@@ -200,15 +212,12 @@ def signup_submit(
         _session, token = service.do_login(
             db,
             limiter,
+            settings,
             handle=user.handle,
             password=password,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             kind="web",
-            session_days=settings.session_days,
-            limit_per_handle=settings.login_limit_per_handle,
-            limit_per_ip=settings.login_limit_per_ip,
-            window_seconds=settings.login_limit_window_seconds,
         )
     except DomainError as exc:
         db.rollback()
@@ -249,15 +258,12 @@ def login_submit(
         _session, token = service.do_login(
             db,
             limiter,
+            settings,
             handle=handle,
             password=password,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             kind="web",
-            session_days=settings.session_days,
-            limit_per_handle=settings.login_limit_per_handle,
-            limit_per_ip=settings.login_limit_per_ip,
-            window_seconds=settings.login_limit_window_seconds,
         )
     except DomainError as exc:
         db.rollback()
@@ -335,9 +341,7 @@ def video_page(
     from playback.media import service as media
     from playback.media.schemas import VideoOut
 
-    vid = parse_id(video_id)
-    if vid is None:
-        raise NotFound("video")
+    vid = require_id(video_id, "video")
     viewer = auth.user if auth else None
     video, creator = media.access_video(db, vid, viewer)
     out = VideoOut.of(video, creator, storage, media.list_tags(db, [video.id])[video.id])
