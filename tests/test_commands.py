@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -224,6 +225,8 @@ def test_worker_processes_jobs_from_redis(
     env["PLAYBACK_REDIS_URL"] = redis_url
     env["PLAYBACK_DATABASE_URL"] = settings.database_url or ""
     env["PLAYBACK_SECRET_KEY"] = "test-secret-key"
+    queue = f"playback-test-{uuid.uuid4().hex[:8]}"  # nobody else's worker takes our job
+    env["PLAYBACK_JOBS_QUEUE"] = queue
     with database.unit_of_work() as db:
         user = service.do_signup(
             db,
@@ -246,7 +249,7 @@ def test_worker_processes_jobs_from_redis(
                 last_used_at=utcnow(),
             )
         )
-    redis_settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url)
+    redis_settings = Settings(data_dir=tmp_path / "data", redis_url=redis_url, jobs_queue=queue)
     jobs.configure_jobs(redis_settings)
     jobs.huey.flush()
     try:

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     jobs_workers: int = 2
+    # Name of the job queue in Redis: instances sharing one Redis need different names.
+    jobs_queue: str = "playback"
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -36,7 +36,7 @@ def configure_jobs(settings: Settings, *, immediate: bool = False) -> Huey:
         huey.immediate = immediate
         if not immediate:
             if settings.redis_url:
-                huey.storage = RedisStorage("playback", url=settings.redis_url)
+                huey.storage = RedisStorage(settings.jobs_queue, url=settings.redis_url)
             else:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
                 huey.storage = SqliteStorage(

@@ -22,6 +22,17 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   return data;
 }
 
+/** "now", "5m", "3h", "2d", "4w", then a date. */
+export function timeAgo(iso) {
+  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
+  if (seconds < 60) return "now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  if (seconds < 7 * 86400) return `${Math.floor(seconds / 86400)}d`;
+  if (seconds < 5 * 7 * 86400) return `${Math.floor(seconds / (7 * 86400))}w`;
+  return new Date(iso).toLocaleDateString();
+}
+
 // Live character counters for fields with a maxlength.
 for (const field of document.querySelectorAll("[data-counter]")) {
   const counter = field.parentElement.querySelector(".counter");

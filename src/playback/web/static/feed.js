@@ -1,6 +1,6 @@
 // The home feed: full-screen vertical slides that snap, play one at a time, and report how long
 // each was really watched. For You and Following tabs; likes, follows, comments, saves, shares.
-import { api } from "/static/app.js";
+import { api, timeAgo } from "/static/app.js";
 
 const root = document.getElementById("feed-app");
 const feedEl = root.querySelector("[data-testid=feed]");
@@ -49,16 +49,6 @@ function compact(value) {
   return String(n);
 }
 
-/** "now", "5m", "3h", "2d", "4w", then a date. */
-function timeAgo(iso) {
-  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-  if (seconds < 7 * 86400) return `${Math.floor(seconds / 86400)}d`;
-  if (seconds < 5 * 7 * 86400) return `${Math.floor(seconds / (7 * 86400))}w`;
-  return new Date(iso).toLocaleDateString();
-}
 
 const plural = (n, one, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 const loginUrl = () => `/login?next=${location.pathname}`;

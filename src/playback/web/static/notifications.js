@@ -1,6 +1,6 @@
 // Notifications: the Inbox badge in the tab bar (every page of a logged-in person, live over
 // Server-Sent Events) and, on /inbox, the list itself (marked read on open, updated live).
-import { api } from "/static/app.js";
+import { api, timeAgo } from "/static/app.js";
 
 const badge = document.querySelector("[data-testid=inbox-badge]");
 const inboxLink = document.querySelector("[data-testid=inbox-link]");
@@ -14,15 +14,6 @@ function setBadge(count) {
   inboxLink?.setAttribute("aria-label", count > 0 ? `Inbox, ${count} unread` : "Inbox");
 }
 
-function timeAgo(iso) {
-  const seconds = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (seconds < 60) return "now";
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-  if (seconds < 7 * 86400) return `${Math.floor(seconds / 86400)}d`;
-  if (seconds < 5 * 7 * 86400) return `${Math.floor(seconds / (7 * 86400))}w`;
-  return new Date(iso).toLocaleDateString();
-}
 
 // --- the inbox page ---------------------------------------------------------------------------
 
