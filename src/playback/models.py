@@ -16,6 +16,7 @@ from playback.engagement.models import (
 from playback.kit.models import Base
 from playback.media.models import Hashtag, Video, VideoHashtag, VideoMention
 from playback.social.models import Block, Follow
+from playback.sounds.models import Delivery, Label, Licence, Sound, SoundUse
 
 metadata = Base.metadata
 
@@ -23,16 +24,21 @@ __all__ = [
     "AuthSession",
     "Block",
     "Comment",
+    "Delivery",
     "CommentLike",
     "CommentMention",
     "CounterDelta",
     "FeedImpression",
     "Follow",
     "Hashtag",
+    "Label",
+    "Licence",
     "Like",
     "Notification",
     "Save",
     "Share",
+    "Sound",
+    "SoundUse",
     "User",
     "Video",
     "VideoHashtag",

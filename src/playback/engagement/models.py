@@ -110,6 +110,8 @@ class WatchEvent(Base):
         Index("ix_watch_events_viewer_id_created_at", "viewer_id", "created_at"),
         # "Has this viewer watched it?" (For You skips watched videos).
         Index("ix_watch_events_viewer_key_video_id", "viewer_key", "video_id"),
+        # Usage reports: a sound's plays in a month.
+        Index("ix_watch_events_sound_id_created_at", "sound_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -122,6 +124,14 @@ class WatchEvent(Base):
     watched_ms: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))
     counted: Mapped[bool] = mapped_column(default=False)
+    # Fixed when the event is kept, so usage reports never depend on later changes: the sound
+    # that played (None while muted or without one), how many of its milliseconds played, and
+    # the viewer's country ("ZZ" when unknown).
+    sound_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sounds.id", ondelete="SET NULL")
+    )
+    sound_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    territory: Mapped[str] = mapped_column(String(2), default="ZZ", server_default="ZZ")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Base, Entity
 
 VISIBILITIES = ("public", "followers", "private")
 STATUSES = ("processing", "ready", "failed")
+REMIX_KINDS = ("duet", "stitch")
 
 
 class Video(Entity):
@@ -22,6 +23,8 @@ class Video(Entity):
         Index("ix_videos_creator_id_status_id", "creator_id", "status", "id"),
         Index("ix_videos_status_lease_until", "status", "lease_until"),
         Index("ix_videos_status_ready_at", "status", "ready_at"),
+        # A sound's page lists its most viewed videos.
+        Index("ix_videos_sound_id_status_view_count", "sound_id", "status", "view_count"),
     )
 
     creator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -44,6 +47,28 @@ class Video(Entity):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     remuxed: Mapped[bool | None] = mapped_column()
     ready_at: Mapped[dt.datetime | None] = mapped_column()
+
+    # Columns added after the table existed carry server defaults, so existing rows get them.
+    # The sound under the video: a licensed track segment starting at ``sound_offset_ms`` (mixed
+    # at ``sound_volume`` with the clip's own audio at ``clip_volume``, in percent), or the
+    # video's own original sound. ``sound_muted`` is set while no licence covers the track;
+    # the video then plays ``muted_video_key``, the same picture without the track.
+    sound_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sounds.id", ondelete="SET NULL")
+    )
+    sound_offset_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sound_volume: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    clip_volume: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sound_muted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    muted_video_key: Mapped[str | None] = mapped_column(String(300))
+
+    # Duets and stitches: the video they answer, and for a stitch the part of it that is used.
+    remix_kind: Mapped[str | None] = mapped_column(String(8))
+    remix_of_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("videos.id", ondelete="SET NULL"), index=True
+    )
+    remix_start_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    remix_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Counts others see: caches of the engagement rows (see engagement/counters.py).
     like_count: Mapped[int] = mapped_column(BigInteger, default=0)
