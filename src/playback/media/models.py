@@ -53,9 +53,7 @@ class Video(Entity):
     # at ``sound_volume`` with the clip's own audio at ``clip_volume``, in percent), or the
     # video's own original sound. ``sound_muted`` is set while no licence covers the track;
     # the video then plays ``muted_video_key``, the same picture without the track.
-    sound_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("sounds.id", ondelete="SET NULL")
-    )
+    sound_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sounds.id", ondelete="SET NULL"))
     sound_offset_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sound_volume: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     clip_volume: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

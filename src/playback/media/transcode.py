@@ -26,14 +26,15 @@ from typing import Literal
 import av
 import av.error
 import av.filter
+import numpy as np
 from PIL import Image
 
+from playback.media.audio import AUDIO_RATE, SoundBed, Soundtrack
 from playback.media.errors import media_error
 from playback.media.probe import Probe, audio_stream, decoder_options, video_stream
 
 MAX_LONG_EDGE = 1280
 MAX_FPS = 60.0
-AUDIO_RATE = 48_000
 AUDIO_BITRATE = 128_000
 X264_OPTIONS = {"crf": "23", "preset": "veryfast"}
 POSTER_AT_SECONDS = 1.0
@@ -91,13 +92,20 @@ def is_web_ready(p: Probe) -> bool:
 
 
 def process(
-    src: Path, dst: Path, p: Probe, *, threads: int = 0, progress: Progress | None = None
+    src: Path,
+    dst: Path,
+    p: Probe,
+    *,
+    threads: int = 0,
+    progress: Progress | None = None,
+    soundtrack: Soundtrack | None = None,
 ) -> Output:
-    """Write the web-ready MP4 for ``src`` to ``dst``: remux when possible, else transcode."""
+    """Write the web-ready MP4 for ``src`` to ``dst``: remux when possible, else transcode.
+    With a ``soundtrack`` (a playback), the sound is laid under the picture."""
     try:
-        if is_web_ready(p):
+        if soundtrack is None and is_web_ready(p):
             return remux(src, dst, p, threads=threads, progress=progress)
-        return transcode(src, dst, p, threads=threads, progress=progress)
+        return transcode(src, dst, p, threads=threads, progress=progress, soundtrack=soundtrack)
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError | MemoryError):
             raise  # the machine, not the file (a full disk, no memory): worth another try
@@ -237,14 +245,26 @@ class _AudioPath:
     The track runs on one continuous clock that starts where the video starts: audio that
     begins later is preceded by silence, audio from before the first picture is dropped, and a
     silent source gets silence as the video goes (so the file stays interleaved). A change of
-    format mid-stream gets a new converter; the chunker in front of the encoder stays."""
+    format mid-stream gets a new converter; the chunker in front of the encoder stays.
+
+    With a sound ``bed`` (a playback), every chunk is the clip's audio at ``own_volume`` plus
+    the same stretch of the bed at ``bed_volume``, sample for sample from the video's start."""
 
     def __init__(
-        self, out: av.container.OutputContainer, stream: av.audio.stream.AudioStream, start: float
+        self,
+        out: av.container.OutputContainer,
+        stream: av.audio.stream.AudioStream,
+        start: float,
+        bed: SoundBed | None = None,
+        bed_volume: float = 1.0,
+        own_volume: float = 1.0,
     ) -> None:
         self.out = out
         self.stream = stream
         self.start = start
+        self.bed = bed
+        self.bed_volume = bed_volume
+        self.own_volume = own_volume
         size = stream.codec_context.frame_size or 1024
         self.chunker = av.AudioResampler(
             format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=size
@@ -299,10 +319,22 @@ class _AudioPath:
             self._encode(chunk)
 
     def _encode(self, frame: av.AudioFrame) -> None:
+        if self.bed is not None:
+            frame = self._mix(frame)
         frame.pts = self.encoded
         frame.time_base = Fraction(1, AUDIO_RATE)
         self.encoded += frame.samples
         self.out.mux(self.stream.encode(frame))
+
+    def _mix(self, frame: av.AudioFrame) -> av.AudioFrame:
+        bed = self.bed.read(frame.samples) * self.bed_volume  # type: ignore[union-attr]
+        mixed = frame.to_ndarray() * self.own_volume + bed if self.own_volume else bed
+        np.clip(mixed, -1.0, 1.0, out=mixed)
+        out = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(mixed, dtype=np.float32), format="fltp", layout="stereo"
+        )
+        out.sample_rate = AUDIO_RATE
+        return out
 
 
 def _duration_ms(path: Path) -> int:
@@ -473,15 +505,42 @@ class _VideoEncoder:
 
 
 def transcode(
-    src: Path, dst: Path, p: Probe, *, threads: int = 0, progress: Progress | None = None
+    src: Path,
+    dst: Path,
+    p: Probe,
+    *,
+    threads: int = 0,
+    progress: Progress | None = None,
+    soundtrack: Soundtrack | None = None,
 ) -> Output:
     width, height = target_size(*p.display_size)
+    bed = SoundBed(soundtrack.path, soundtrack.offset_seconds) if soundtrack else None
+    try:
+        return _transcode(src, dst, p, width, height, threads, progress, soundtrack, bed)
+    finally:
+        if bed is not None:
+            bed.close()
+
+
+def _transcode(
+    src: Path,
+    dst: Path,
+    p: Probe,
+    width: int,
+    height: int,
+    threads: int,
+    progress: Progress | None,
+    soundtrack: Soundtrack | None,
+    bed: SoundBed | None,
+) -> Output:
     fps = min(p.fps or 30.0, MAX_FPS)
     with _open_source(src, p) as inp, _open_output(dst) as out:
         vin = video_stream(inp)
         if vin is None:
             raise media_error("no_video_stream")
         ain = audio_stream(inp)
+        if soundtrack is not None and soundtrack.clip_volume == 0:
+            ain = None  # the sound replaces the clip's audio: no need to decode it
         _prepare_video_decoder(vin, p, threads)
         video = _VideoPath(p, vin.time_base or Fraction(1, 1000))
         # The encoder counts in the time base the filter graph hands out, so variable frame
@@ -501,7 +560,8 @@ def transcode(
         # Both tracks start at zero where the video starts.
         start = _seconds(vin.start_time, vin.time_base) or 0.0
         encoder = _VideoEncoder(out, vout, start)
-        audio = _AudioPath(out, aout, start)
+        volumes = (soundtrack.volume, soundtrack.clip_volume) if soundtrack else (1.0, 1.0)
+        audio = _AudioPath(out, aout, start, bed, *volumes)
         for count, packet in enumerate(inp.demux(streams)):
             check.packet(packet)  # the empty packets at the end flush the decoders
             if packet.stream.type == "video":
