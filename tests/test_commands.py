@@ -74,7 +74,14 @@ def test_demo_seeding_is_idempotent_and_logins_work(database: Database) -> None:
 def test_demo_videos_without_shared_media_are_made_on_the_spot(
     database: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from playback.demo import DEMO_VIDEOS, seed_demo_videos
+    from playback.demo import (
+        DEMO_REMIXES,
+        DEMO_TRACKS,
+        DEMO_VIDEOS,
+        seed_demo_catalog,
+        seed_demo_remixes,
+        seed_demo_videos,
+    )
     from playback.storage import create_storage
 
     monkeypatch.delenv("PLAYBACK_DEMO_MEDIA", raising=False)
@@ -82,6 +89,13 @@ def test_demo_videos_without_shared_media_are_made_on_the_spot(
     storage = create_storage(settings)
     with database.unit_of_work() as db:
         seed_demo(db)
+    # The catalog arrives as an ERN delivery, once.
+    assert seed_demo_catalog(database, storage, settings) == "imported"
+    assert seed_demo_catalog(database, storage, settings) == "present"
+    with database.engine.connect() as conn:
+        titles = conn.execute(sa.text("SELECT title FROM sounds WHERE kind = 'track'")).scalars()
+        assert sorted(titles) == sorted(t.title for t in DEMO_TRACKS)
+        assert conn.execute(sa.text("SELECT COUNT(*) FROM licences")).scalar() == len(DEMO_TRACKS)
     with database.unit_of_work() as db:
         assert seed_demo_videos(db, storage, settings) == len(DEMO_VIDEOS)
     with database.unit_of_work() as db:
@@ -92,6 +106,25 @@ def test_demo_videos_without_shared_media_are_made_on_the_spot(
     with database.engine.connect() as conn:
         captions = conn.execute(sa.text("SELECT caption FROM videos")).scalars().all()
     assert not any("Blender" in c or "NASA" in c for c in captions)  # no credit for made clips
+    with database.engine.connect() as conn:
+        playbacks = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM videos JOIN sounds ON sounds.id = videos.sound_id"
+                " WHERE sounds.kind = 'track'"
+            )
+        ).scalar()
+    assert playbacks == sum(1 for v in DEMO_VIDEOS if v.sound_isrc)
+    with database.unit_of_work() as db:
+        assert seed_demo_remixes(db, storage, settings) == len(DEMO_REMIXES)
+    with database.unit_of_work() as db:
+        assert seed_demo_remixes(db, storage, settings) == 0
+    with database.engine.connect() as conn:
+        kinds = conn.execute(
+            sa.text(
+                "SELECT remix_kind FROM videos WHERE status = 'ready' AND remix_kind IS NOT NULL"
+            )
+        ).scalars()
+        assert sorted(kinds) == sorted(kind for _h, kind, _o in DEMO_REMIXES)
 
 
 def _wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float = 60) -> None:

@@ -141,6 +141,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.feeds.search_api import router as search_router
     from playback.media.api import router as media_router
     from playback.social.api import router as social_router
+    from playback.sounds.api import router as sounds_router
     from playback.web.discover import router as discover_router
     from playback.web.pages import router as pages_router
 
@@ -152,6 +153,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(notifications_router)
     app.include_router(feeds_router)
     app.include_router(search_router)
+    app.include_router(sounds_router)
     app.include_router(pages_router)
     app.include_router(discover_router)
 

@@ -8,6 +8,7 @@ import typer
 
 from playback.config import get_settings
 from playback.db import Database
+from playback.sounds import cli as sounds_cli
 
 cli = typer.Typer(
     name="playback",
@@ -80,18 +81,31 @@ def migrate() -> None:
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Run the server with demo accounts (and, as they arrive, demo videos and sounds)."""
     from playback import jobs
-    from playback.demo import seed_demo, seed_demo_engagement, seed_demo_videos
+    from playback.demo import (
+        seed_demo,
+        seed_demo_catalog,
+        seed_demo_engagement,
+        seed_demo_remixes,
+        seed_demo_videos,
+    )
     from playback.storage import create_storage
 
     settings = get_settings()
+    storage = create_storage(settings)
     database = _migrated_database()
     with database.unit_of_work() as db:
         logins = seed_demo(db)
+    typer.echo("Delivering the demo music catalog (DDEX ERN 4)…")
+    catalog = seed_demo_catalog(database, storage, settings)
+    if catalog not in ("imported", "present"):
+        typer.echo(f"  the demo catalog was refused: {catalog}", err=True)
     typer.echo("Preparing the demo videos…")
-    # Demo clips are processed right here (they remux in moments), so the feed is full at once.
+    # Demo clips are processed right here (in moments), so the feed is full at once.
     jobs.configure_jobs(settings, immediate=True)
     with database.unit_of_work() as db:
-        seed_demo_videos(db, create_storage(settings), settings)
+        seed_demo_videos(db, storage, settings)
+    with database.unit_of_work() as db:
+        seed_demo_remixes(db, storage, settings)
     with database.unit_of_work() as db:
         seed_demo_engagement(db)
     jobs.configure_jobs(settings)
@@ -131,6 +145,9 @@ def reconcile(
     console.print(f"Drift: {total}" + ("" if check_only or not total else " (repaired)"))
     if total and check_only:
         raise typer.Exit(1)
+
+
+cli.add_typer(sounds_cli.app, name="sounds")
 
 
 def main() -> None:

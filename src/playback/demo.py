@@ -1,11 +1,14 @@
-"""The demo world: a few accounts and their videos, so the platform shows something on first
-start. Seeding is idempotent. Videos come from ../shared/media when that folder is there (credits
-kept in the captions and CREDITS.md), otherwise from clips made on the spot."""
+"""The demo world: a few accounts, a small licensed music catalog delivered as a DDEX ERN message,
+and videos — playbacks made with those sounds among them — so the platform shows something on
+first start. Seeding is idempotent. Videos and music come from ../shared/media when that folder
+is there (credits kept in the captions and on the sound pages), otherwise from clips and tunes
+made on the spot."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +19,12 @@ from sqlalchemy.orm import Session
 from playback.accounts import service
 from playback.accounts.models import User
 from playback.config import Settings
+from playback.db import Database
 from playback.kit.time import today
 from playback.media import service as media
 from playback.media.models import Video
 from playback.media.synth import make_clip
+from playback.sounds.models import Sound
 from playback.storage import Storage
 
 DEMO_PASSWORD = "playback-demo"  # noqa: S105 - printed by `playback demo` on purpose
@@ -65,6 +70,8 @@ class DemoVideo:
     credit: str = ""  # shown with the caption when the shared file is used
     hue: float = 0.0
     root_hz: float = 220.0
+    sound_isrc: str | None = None  # a playback with this demo track…
+    sound_offset_ms: int = 0  # …from here
 
 
 BBB = "Big Buck Bunny © Blender Foundation, CC BY 3.0 (peach.blender.org)"
@@ -81,6 +88,22 @@ DEMO_VIDEOS = [
         "Warm-up scales before tonight's playback #music #singing",
         hue=0.1,
         root_hz=262,
+    ),
+    DemoVideo(
+        "maya.sings",
+        "Friday playback: my favourite part of this one 🎤 #playback #music",
+        hue=0.2,
+        sound_isrc="QZPBK2600001",
+        sound_offset_ms=12_000,
+    ),
+    DemoVideo(
+        "leo.dance",
+        "New routine, count the beats with me #dance #playback",
+        "derived_bbb_vertical_360x640_6s.mp4",
+        BBB,
+        hue=0.5,
+        sound_isrc="QZPBK2600002",
+        sound_offset_ms=4_000,
     ),
     DemoVideo(
         "leo.dance",
@@ -134,9 +157,168 @@ def seed_demo_videos(db: Session, storage: Storage, settings: Settings) -> int:
                 source = make_clip(
                     Path(tmp) / f"demo-{index}.mp4", hue=item.hue, root_hz=item.root_hz
                 )
-            media.do_create_video(db, storage, settings, creator, source, caption=caption)
+            recipe = None
+            if item.sound_isrc:
+                sound_id = db.scalar(sa.select(Sound.id).where(Sound.isrc == item.sound_isrc))
+                if sound_id is None:
+                    continue
+                recipe = media.Recipe(sound_id=sound_id, sound_offset_ms=item.sound_offset_ms)
+            media.do_create_video(
+                db, storage, settings, creator, source, caption=caption, recipe=recipe
+            )
             created += 1
     return created
+
+
+# --- the music catalog ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoTrack:
+    isrc: str
+    title: str
+    artist: str
+    shared_file: str  # under the shared media folder's music/
+    credit: str
+    seed: int  # the made-up tune used when the shared file is absent
+
+
+DEMO_LABEL = ("PADPIDA2026DEMO0001", "Playback Demo Music")
+DEMO_MESSAGE_ID = "PLAYBACK-DEMO-CATALOG-1"
+DEMO_TRACKS = [
+    DemoTrack(
+        "QZPBK2600001",
+        "Outfoxing the Fox",
+        "Kevin MacLeod",
+        "mdn_outfoxing_kevin_macleod.mp3",
+        '"Outfoxing the Fox" Kevin MacLeod (incompetech.com), licensed under Creative Commons: '
+        "By Attribution",
+        1,
+    ),
+    DemoTrack(
+        "QZPBK2600002",
+        "Horned Viper",
+        "Conquest Of Steel",
+        "mdn_viper.ogg",
+        "Conquest Of Steel, CC0 (MDN webaudio-examples)",
+        2,
+    ),
+    DemoTrack(
+        "QZPBK2600003",
+        "Time to Strike",
+        "Michael Kievernagel",
+        "debian_asc-music_time_to_strike.mp3",
+        "© 2002 Michael Kievernagel, GPL-2+ (Debian asc-music)",
+        3,
+    ),
+]
+
+
+def seed_demo_catalog(database: Database, storage: Storage, settings: Settings) -> str:
+    """Deliver the demo label's catalog as an ERN 4 message and import it, once. Returns what
+    happened ("imported", "present", or the problems)."""
+    from playback.media.audio import read_samples
+    from playback.media.synth import make_tune
+    from playback.sounds import ern
+    from playback.sounds.ingest import do_import_delivery
+    from playback.sounds.models import Delivery
+
+    with database.unit_of_work(write=False) as db:
+        present = db.scalar(
+            sa.select(Delivery.id).where(
+                Delivery.sender_party_id == DEMO_LABEL[0], Delivery.message_id == DEMO_MESSAGE_ID
+            )
+        )
+    if present:
+        return "present"
+    shared = shared_media_dir()
+    with tempfile.TemporaryDirectory(prefix="playback-demo-catalog-") as tmp:
+        folder = Path(tmp)
+        tracks = []
+        for track in DEMO_TRACKS:
+            source = shared / "music" / track.shared_file if shared else None
+            if source is not None and source.is_file():
+                target = folder / track.shared_file
+                shutil.copyfile(source, target)
+                credit = track.credit
+            else:
+                target = make_tune(folder / f"{track.isrc}.wav", seed=track.seed)
+                credit = "A tune made by Playback for the demo"
+            duration_ms = round(read_samples(target).shape[1] * 1000 / 48_000)
+            tracks.append(
+                ern.Track(
+                    isrc=track.isrc,
+                    title=track.title,
+                    artist=track.artist,
+                    duration_ms=duration_ms,
+                    file_uri=target.name,
+                    credit=credit,
+                )
+            )
+        message = ern.NewRelease(
+            message_id=DEMO_MESSAGE_ID,
+            created=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+            sender_party_id=DEMO_LABEL[0],
+            sender_name=DEMO_LABEL[1],
+            label_party_id=DEMO_LABEL[0],
+            label_name=DEMO_LABEL[1],
+            releases=(
+                ern.Release(
+                    title="Playback Demo Sampler",
+                    icpn=ern.icpn_with_check_digit("019999000001"[:12]),
+                    artist="Various Artists",
+                    tracks=tuple(tracks),
+                    deals=(ern.Deal(start=dt.date(2026, 1, 1)),),
+                ),
+            ),
+        )
+        xml_path = folder / "delivery.xml"
+        xml_path.write_text(ern.build_new_release_message(message), encoding="utf-8")
+        report = do_import_delivery(database, storage, settings, xml_path, folder)
+    if report.problems:
+        return "; ".join(f"{p.code}: {p.message}" for p in report.problems)
+    return "imported"
+
+
+def seed_demo_remixes(db: Session, storage: Storage, settings: Settings) -> int:
+    """A duet and a stitch of the demo's playbacks (once, after those are ready)."""
+    made = 0
+    with tempfile.TemporaryDirectory(prefix="playback-demo-") as tmp:
+        for index, (handle, kind, of_handle) in enumerate(DEMO_REMIXES):
+            creator = service.get_user_by_handle(db, handle)
+            owner = service.get_user_by_handle(db, of_handle)
+            if creator is None or owner is None:
+                continue
+            original = db.scalar(
+                sa.select(Video)
+                .where(
+                    Video.creator_id == owner.id,
+                    Video.status == "ready",
+                    Video.sound_id.is_not(None),
+                    Video.remix_kind.is_(None),
+                )
+                .order_by(Video.id)
+                .limit(1)
+            )
+            if original is None or db.scalar(
+                sa.select(Video.id).where(
+                    Video.creator_id == creator.id, Video.remix_of_id == original.id
+                )
+            ):
+                continue
+            clip = make_clip(Path(tmp) / f"remix-{index}.mp4", seconds=4, hue=0.3 + index / 5)
+            recipe = media.Recipe(
+                remix_kind=kind, remix_of_id=original.id, remix_start_ms=0, remix_ms=3000
+            )
+            caption = f"{kind.capitalize()} with @{of_handle} #{kind}"
+            media.do_create_video(
+                db, storage, settings, creator, clip, caption=caption, recipe=recipe
+            )
+            made += 1
+    return made
+
+
+DEMO_REMIXES = [("leo.dance", "duet", "maya.sings"), ("nora.cooks", "stitch", "leo.dance")]
 
 
 DEMO_FOLLOWS = [

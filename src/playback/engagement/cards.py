@@ -3,6 +3,9 @@ it, and a share link — built with a fixed number of queries for a whole page."
 
 from __future__ import annotations
 
+import uuid
+
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.accounts.models import User
@@ -11,7 +14,7 @@ from playback.engagement import counters
 from playback.engagement.service import viewer_states
 from playback.media import service as media
 from playback.media.models import Video
-from playback.media.schemas import VideoOut, VideoStats, ViewerStateOut
+from playback.media.schemas import RemixOf, SoundCredit, VideoOut, VideoStats, ViewerStateOut
 from playback.storage import Storage
 
 
@@ -27,6 +30,8 @@ def video_cards(
     tags = media.list_tags(db, [v.id for v in plain])
     counts = counters.video_counts(db, plain)
     states = viewer_states(db, viewer, plain)
+    credits = _sound_credits(db, plain)
+    remixes = _remixes(db, plain, viewer)
     base = settings.base_url.rstrip("/")
     cards = []
     for video, creator in videos:
@@ -40,5 +45,58 @@ def video_cards(
         )
         card.share_url = f"{base}/v/{video.id}"
         card.reasons = (reasons or {}).get(video.id, [])
+        card.sound = credits.get(video.id)
+        card.remix = remixes.get(video.id)
         cards.append(card)
     return cards
+
+
+def _sound_credits(db: Session, videos: list[Video]) -> dict[uuid.UUID, SoundCredit]:
+    from playback.sounds.cards import original_title
+    from playback.sounds.models import Sound
+
+    sound_ids = {v.sound_id for v in videos if v.sound_id is not None}
+    if not sound_ids:
+        return {}
+    sounds = {s.id: s for s in db.scalars(sa.select(Sound).where(Sound.id.in_(sound_ids)))}
+    origin_ids = {s.origin_user_id for s in sounds.values() if s.origin_user_id is not None}
+    origins = {}
+    if origin_ids:
+        origins = {u.id: u for u in db.scalars(sa.select(User).where(User.id.in_(origin_ids)))}
+    result = {}
+    for video in videos:
+        sound = sounds.get(video.sound_id) if video.sound_id else None
+        if sound is None:
+            continue
+        if sound.kind == "original":
+            origin = origins.get(sound.origin_user_id) if sound.origin_user_id else None
+            title = original_title(origin)
+            artist = origin.display_name if origin else ""
+        else:
+            title, artist = sound.title, sound.artist
+        result[video.id] = SoundCredit(
+            id=sound.id, title=title, artist=artist, available=not video.sound_muted
+        )
+    return result
+
+
+def _remixes(db: Session, videos: list[Video], viewer: User | None) -> dict[uuid.UUID, RemixOf]:
+    remixed = [v for v in videos if v.remix_kind is not None]
+    if not remixed:
+        return {}
+    ids = {v.remix_of_id for v in remixed if v.remix_of_id is not None}
+    originals = {}
+    if ids:
+        rows = db.execute(
+            sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id.in_(ids))
+        )
+        originals = {v.id: (v, u) for v, u in rows if media.can_view(db, v, u, viewer)}
+    result = {}
+    for video in remixed:
+        found = originals.get(video.remix_of_id) if video.remix_of_id else None
+        result[video.id] = RemixOf(
+            kind=video.remix_kind or "",
+            video_id=found[0].id if found else None,
+            creator_handle=found[1].handle if found else None,
+        )
+    return result

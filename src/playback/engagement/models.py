@@ -18,6 +18,8 @@ from playback.kit.time import utcnow
 
 WATCH_SOURCES = ("for_you", "following", "profile", "sound", "hashtag", "search")
 
+UNKNOWN_TERRITORY = "ZZ"  # ISO 3166 user-assigned code: a viewer whose country is unknown
+
 
 class Like(Base):
     __tablename__ = "likes"
@@ -117,7 +119,8 @@ class WatchEvent(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    # A deleted video's events stay (without it): usage already reported to labels never changes.
+    video_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("videos.id", ondelete="SET NULL"))
     viewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The logged-in user's id, or a hash standing for an anonymous browser.
     viewer_key: Mapped[str] = mapped_column(String(64))
@@ -127,11 +130,11 @@ class WatchEvent(Base):
     # Fixed when the event is kept, so usage reports never depend on later changes: the sound
     # that played (None while muted or without one), how many of its milliseconds played, and
     # the viewer's country ("ZZ" when unknown).
-    sound_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("sounds.id", ondelete="SET NULL")
-    )
+    sound_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sounds.id", ondelete="SET NULL"))
     sound_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    territory: Mapped[str] = mapped_column(String(2), default="ZZ", server_default="ZZ")
+    territory: Mapped[str] = mapped_column(
+        String(2), default=UNKNOWN_TERRITORY, server_default=UNKNOWN_TERRITORY
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from playback.accounts.models import User
 from playback.db import insert_or_ignore
 from playback.engagement import counters
-from playback.engagement.models import WATCH_SOURCES, Like, Save, Share, WatchEvent
+from playback.engagement.models import (
+    UNKNOWN_TERRITORY,
+    WATCH_SOURCES,
+    Like,
+    Save,
+    Share,
+    WatchEvent,
+)
 from playback.errors import Invalid, NotFound
 from playback.jobs import enqueue
 from playback.kit.ids import new_id
@@ -201,6 +208,7 @@ def do_record_view(
         .limit(1)
     )
     counted = recent is None
+    sound_id, sound_ms = _sound_played(db, video, watched)
     db.add(
         WatchEvent(
             video_id=video.id,
@@ -209,11 +217,28 @@ def do_record_view(
             watched_ms=watched,
             source=source,
             counted=counted,
+            sound_id=sound_id,
+            sound_ms=sound_ms,
+            territory=viewer.country if viewer and viewer.country else UNKNOWN_TERRITORY,
         )
     )
     if counted:
         counters.add(db, "video_views", video.id, +1)
     return ViewResult(counted=counted, watched_ms=watched)
+
+
+def _sound_played(db: Session, video: Video, watched_ms: int) -> tuple[uuid.UUID | None, int]:
+    """The sound heard while watching (none while the video is muted), and for how long."""
+    from playback.sounds.models import Sound
+    from playback.sounds.service import segment_ms, sound_ms_played
+
+    if video.sound_id is None or video.sound_muted:
+        return None, 0
+    sound = db.get(Sound, video.sound_id)
+    if sound is None:
+        return None, 0
+    played = sound_ms_played(watched_ms, video.duration_ms or 0, segment_ms(sound, video))
+    return sound.id, played
 
 
 # --- cards --------------------------------------------------------------------------------

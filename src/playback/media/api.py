@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Response, UploadFile, status
 
 from playback.accounts import service as accounts
 from playback.accounts.auth import CurrentUser, OptionalUser
-from playback.errors import PayloadTooLarge, error_responses
+from playback.errors import Invalid, PayloadTooLarge, error_responses
 from playback.kit.cursors import decode_before_id, split_page
 from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
@@ -37,9 +37,23 @@ def upload_video(
     allow_comments: Annotated[bool, Form()] = True,
     allow_duet: Annotated[bool, Form()] = True,
     allow_stitch: Annotated[bool, Form()] = True,
+    sound_id: Annotated[str | None, Form(max_length=40)] = None,
+    sound_offset_ms: Annotated[int, Form(ge=-(2**31), le=2**31 - 1)] = 0,
+    sound_volume: Annotated[int, Form(ge=-(2**31), le=2**31 - 1)] = 100,
+    clip_volume: Annotated[int | None, Form(ge=-(2**31), le=2**31 - 1)] = None,
+    duet_of: Annotated[str | None, Form(max_length=40)] = None,
+    stitch_of: Annotated[str | None, Form(max_length=40)] = None,
+    stitch_start_ms: Annotated[int, Form(ge=-(2**31), le=2**31 - 1)] = 0,
+    stitch_ms: Annotated[int, Form(ge=-(2**31), le=2**31 - 1)] = 5000,
 ) -> UploadAccepted:
     """Upload a video (MP4, MOV, M4V, WebM or MKV; 1 s to 10 min). It is checked at once, then
-    processed in the background: poll ``GET /videos/{id}`` until ``status`` is ``ready``."""
+    processed in the background: poll ``GET /videos/{id}`` until ``status`` is ``ready``.
+
+    A **playback**: ``sound_id`` and ``sound_offset_ms`` (where in the sound the clip starts);
+    the sound replaces the clip's audio, or plays under it with ``clip_volume`` > 0 (volumes in
+    percent). A **duet** (``duet_of``) puts the clip beside that video, both audios mixed; a
+    **stitch** (``stitch_of``) plays ``stitch_ms`` (≤ 5000) of that video from
+    ``stitch_start_ms``, then the clip."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     upload = settings.work_dir / f"upload-{secrets.token_hex(8)}"
     try:
@@ -50,6 +64,16 @@ def upload_video(
                 f"A video is at most {settings.video_max_bytes // (1024 * 1024)} MB.",
                 code="file_too_large",
             )
+        recipe = _recipe(
+            sound_id,
+            sound_offset_ms,
+            sound_volume,
+            clip_volume,
+            duet_of,
+            stitch_of,
+            stitch_start_ms,
+            stitch_ms,
+        )
         video = service.do_create_video(
             db,
             storage,
@@ -61,10 +85,36 @@ def upload_video(
             allow_comments=allow_comments,
             allow_duet=allow_duet,
             allow_stitch=allow_stitch,
+            recipe=recipe,
         )
     finally:
         upload.unlink(missing_ok=True)
     return UploadAccepted(id=video.id, status=video.status)
+
+
+def _recipe(
+    sound_id: str | None,
+    sound_offset_ms: int,
+    sound_volume: int,
+    clip_volume: int | None,
+    duet_of: str | None,
+    stitch_of: str | None,
+    stitch_start_ms: int,
+    stitch_ms: int,
+) -> service.Recipe:
+    if duet_of and stitch_of:
+        raise Invalid("A video is a duet or a stitch, not both.", code="invalid_remix")
+    remix_of = duet_of or stitch_of
+    return service.Recipe(
+        sound_id=require_id(sound_id, "sound") if sound_id else None,
+        sound_offset_ms=sound_offset_ms,
+        sound_volume=sound_volume,
+        clip_volume=clip_volume,
+        remix_kind="duet" if duet_of else "stitch" if stitch_of else None,
+        remix_of_id=require_id(remix_of, "video") if remix_of else None,
+        remix_start_ms=stitch_start_ms,
+        remix_ms=stitch_ms,
+    )
 
 
 def _copy_capped(file: UploadFile, out: object, cap: int) -> int:

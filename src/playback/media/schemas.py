@@ -49,6 +49,23 @@ class ViewerStateOut(BaseModel):
     following_creator: str | None
 
 
+class SoundCredit(BaseModel):
+    """The sound a video credits."""
+
+    id: uuid.UUID
+    title: str
+    artist: str
+    available: bool  # False while the video is muted: "sound unavailable"
+
+
+class RemixOf(BaseModel):
+    """The video a duet or stitch answers (None when it is gone or hidden from the viewer)."""
+
+    kind: str  # "duet" or "stitch"
+    video_id: uuid.UUID | None
+    creator_handle: str | None
+
+
 class VideoOut(BaseModel):
     id: uuid.UUID
     status: str
@@ -71,6 +88,9 @@ class VideoOut(BaseModel):
     stats: VideoStats | None = None
     me: ViewerStateOut | None = None
     reasons: list[str] = []
+    sound: SoundCredit | None = None
+    sound_offset_ms: int = 0
+    remix: RemixOf | None = None
 
     @classmethod
     def of(
@@ -88,14 +108,22 @@ class VideoOut(BaseModel):
             duration_ms=video.duration_ms,
             width=video.width if ready else None,
             height=video.height if ready else None,
-            video_url=storage.url(video.video_key) if ready and video.video_key else None,
+            video_url=storage.url(key) if ready and (key := playable_key(video)) else None,
             poster_url=storage.url(video.poster_key) if ready and video.poster_key else None,
             visibility=video.visibility,
             allow_comments=video.allow_comments,
             allow_duet=video.allow_duet,
             allow_stitch=video.allow_stitch,
             created_at=video.created_at,
+            sound_offset_ms=video.sound_offset_ms,
         )
+
+
+def playable_key(video: Video) -> str | None:
+    """The file people are shown: without its track while the track's licence has lapsed."""
+    if video.sound_muted and video.muted_video_key:
+        return video.muted_video_key
+    return video.video_key
 
 
 class VideoPage(BaseModel):

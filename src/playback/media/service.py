@@ -30,14 +30,23 @@ from playback.jobs import enqueue
 from playback.kit.ids import new_id
 from playback.kit.text import parse_hashtags, parse_mentions
 from playback.kit.time import utcnow
+from playback.media.audio import Soundtrack
 from playback.media.errors import MediaError
-from playback.media.models import VISIBILITIES, Hashtag, Video, VideoHashtag, VideoMention
-from playback.media.probe import Limits, probe
-from playback.media.transcode import poster, process
+from playback.media.models import (
+    REMIX_KINDS,
+    VISIBILITIES,
+    Hashtag,
+    Video,
+    VideoHashtag,
+    VideoMention,
+)
+from playback.media.probe import Limits, Probe, probe
+from playback.media.transcode import Output, poster, process
 from playback.social.service import is_approved_follower, is_blocked_either_way
 from playback.storage import Storage
 
 log = structlog.get_logger("playback.media")
+MAX_STITCH_MS = 5_000
 CAPTION_MAX = 2200
 CONTAINER_EXTENSIONS = {"mp4": "mp4", "matroska": "mkv"}
 
@@ -190,6 +199,80 @@ def do_set_caption(db: Session, video: Video, caption: str) -> None:
     db.flush()
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """What a new video is made of besides the clip: a sound laid under it (a playback), or
+    the video it answers (a duet or a stitch). Volumes are percentages."""
+
+    sound_id: uuid.UUID | None = None
+    sound_offset_ms: int = 0
+    sound_volume: int = 100
+    clip_volume: int | None = None  # default: 0 with a sound (it replaces the clip's audio)
+    remix_kind: str | None = None  # "duet" or "stitch"
+    remix_of_id: uuid.UUID | None = None
+    remix_start_ms: int = 0
+    remix_ms: int = MAX_STITCH_MS
+
+
+def check_volume(value: int, name: str) -> int:
+    if not 0 <= value <= 100:
+        raise Invalid(f"{name} is a percentage from 0 to 100.", code="invalid_volume")
+    return value
+
+
+def _apply_recipe(db: Session, video: Video, creator: User, recipe: Recipe, clip_ms: int) -> None:
+    """Check the recipe against the sound's licence or the answered video's settings, and set
+    it on the new video; raises before anything is stored."""
+    from playback.sounds.service import check_sound_use
+
+    video.sound_volume = check_volume(recipe.sound_volume, "sound_volume")
+    if recipe.remix_kind is not None:
+        if recipe.sound_id is not None:
+            raise Invalid("A duet or stitch keeps the sound it answers.", code="sound_not_allowed")
+        if recipe.remix_kind not in REMIX_KINDS or recipe.remix_of_id is None:
+            raise Invalid("A remix is a duet or a stitch of a video.", code="invalid_remix")
+        original, _owner = access_video(db, recipe.remix_of_id, creator)
+        if original.status != "ready":
+            raise NotFound("video")
+        allowed = original.allow_duet if recipe.remix_kind == "duet" else original.allow_stitch
+        if not allowed:
+            raise Forbidden(
+                f"This video does not allow a {recipe.remix_kind}.",
+                code=f"{recipe.remix_kind}_not_allowed",
+            )
+        video.remix_kind, video.remix_of_id = recipe.remix_kind, original.id
+        if recipe.remix_kind == "stitch":
+            start, length = recipe.remix_start_ms, recipe.remix_ms
+            if not (0 < length <= MAX_STITCH_MS and start >= 0):
+                raise Invalid("A stitch uses up to 5 seconds of a video.", code="invalid_stitch")
+            if start + length > (original.duration_ms or 0):
+                raise Invalid("The stitched part runs past the video's end.", code="invalid_stitch")
+            video.remix_start_ms, video.remix_ms = start, length
+            video.clip_volume = 100
+        else:
+            video.remix_start_ms, video.remix_ms = 0, 0
+            video.clip_volume = check_volume(
+                100 if recipe.clip_volume is None else recipe.clip_volume, "clip_volume"
+            )
+        # Duets and stitches play the original's sound too: the creator needs its licence (or
+        # its reuse) as well, and the new video credits it and is muted with it.
+        if original.sound_id is not None and not original.sound_muted:
+            offset = original.sound_offset_ms + video.remix_start_ms
+            sound = check_sound_use(
+                db, original.sound_id, creator, offset_ms=offset, clip_ms=clip_ms
+            )
+            video.sound_id, video.sound_offset_ms = sound.id, offset
+        return
+    if recipe.sound_id is None:
+        video.clip_volume = 100
+        return
+    sound = check_sound_use(
+        db, recipe.sound_id, creator, offset_ms=recipe.sound_offset_ms, clip_ms=clip_ms
+    )
+    video.sound_id, video.sound_offset_ms = sound.id, recipe.sound_offset_ms
+    video.clip_volume = check_volume(recipe.clip_volume or 0, "clip_volume")
+
+
 def do_create_video(
     db: Session,
     storage: Storage,
@@ -202,8 +285,10 @@ def do_create_video(
     allow_comments: bool = True,
     allow_duet: bool = True,
     allow_stitch: bool = True,
+    recipe: Recipe | None = None,
 ) -> Video:
-    """Probe the upload, keep the original, and queue processing once this commits."""
+    """Probe the upload, check what it is to be made with, keep the original, and queue
+    processing once this commits."""
     caption = check_caption(caption)
     visibility = check_visibility(visibility)
     info = probe(upload, limits_from(settings))  # raises MediaError before anything is stored
@@ -219,6 +304,7 @@ def do_create_video(
         original_key="",
         duration_ms=info.duration_ms,
     )
+    _apply_recipe(db, video, creator, recipe or Recipe(), info.duration_ms)
     video.original_key = f"{video_prefix(video)}original.{CONTAINER_EXTENSIONS[info.container]}"
     db.add(video)
     db.flush()
@@ -335,9 +421,7 @@ def do_process_video(
         storage.fetch_to(video.original_key, source)
         info = probe(source, limits_from(settings))
         output = work / "video.mp4"
-        result = process(
-            source, output, info, threads=settings.transcode_threads, progress=lease.renew
-        )
+        result = _build(database, storage, settings, video, source, info, output, work, lease)
         lease.renew()
         poster_jpeg = poster(output)
         token = secrets.token_hex(6)
@@ -348,6 +432,7 @@ def do_process_video(
         storage.put_bytes(poster_key, poster_jpeg)
         uploaded.append(poster_key)
         size = output.stat().st_size
+        original_sound = _original_sound(storage, video, output, work, uploaded)
         with database.unit_of_work() as db:
             done = db.execute(
                 sa.update(Video)
@@ -373,6 +458,7 @@ def do_process_video(
                 .where(User.id == video.creator_id)
                 .values(video_count=User.video_count + 1)
             )
+            _publish_sound(db, video_id, original_sound)
             do_notify_caption_mentions(db, video_id)
         log.info("video_ready", video_id=str(video_id), remuxed=result.remuxed, size=size)
         return "ready"
@@ -399,6 +485,121 @@ def do_process_video(
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _fetch_remix_source(database: Database, storage: Storage, video: Video, dst: Path) -> None:
+    """The file of the video a duet or stitch answers (without its track while muted)."""
+    with database.unit_of_work(write=False) as db:
+        original = db.get(Video, video.remix_of_id) if video.remix_of_id else None
+        key = None
+        if original is not None and original.status == "ready":
+            key = original.muted_video_key if original.sound_muted else original.video_key
+    if key is None:
+        raise MediaError("The video this answers is no longer available.", code="remix_source_gone")
+    storage.fetch_to(key, dst)
+
+
+def _build(
+    database: Database,
+    storage: Storage,
+    settings: Settings,
+    video: Video,
+    source: Path,
+    info: Probe,
+    output: Path,
+    work: Path,
+    lease: _Lease,
+) -> Output:
+    """Make the web-ready file: the clip alone, with its sound, or composed with the video it
+    answers."""
+    threads = settings.transcode_threads
+    if video.remix_kind is not None:
+        from playback.media import compose
+
+        original = work / "answered.mp4"
+        _fetch_remix_source(database, storage, video, original)
+        if video.remix_kind == "duet":
+            return compose.duet(
+                source, info, original, output, threads=threads, progress=lease.renew
+            )
+        return compose.stitch(
+            original,
+            video.remix_start_ms / 1000,
+            video.remix_ms / 1000,
+            source,
+            info,
+            output,
+            threads=threads,
+            progress=lease.renew,
+        )
+    if video.sound_id is None:
+        return process(source, output, info, threads=threads, progress=lease.renew)
+    from playback.sounds.models import Sound
+
+    with database.unit_of_work(write=False) as db:
+        sound = db.get(Sound, video.sound_id)
+        audio_key = sound.audio_key if sound is not None else None
+    if audio_key is None:
+        raise MediaError("The sound is no longer available.", code="sound_gone")
+    audio = work / "sound.m4a"
+    storage.fetch_to(audio_key, audio)
+    soundtrack = Soundtrack(
+        audio,
+        offset_seconds=video.sound_offset_ms / 1000,
+        volume=video.sound_volume / 100,
+        clip_volume=video.clip_volume / 100,
+    )
+    return process(
+        source, output, info, threads=threads, progress=lease.renew, soundtrack=soundtrack
+    )
+
+
+@dataclass(frozen=True)
+class _OriginalSound:
+    id: uuid.UUID
+    audio_key: str
+    duration_ms: int
+
+
+def _original_sound(
+    storage: Storage, video: Video, output: Path, work: Path, uploaded: list[str]
+) -> _OriginalSound | None:
+    """A plain upload's own audio becomes its original sound (not a silent one)."""
+    if video.sound_id is not None or video.remix_kind is not None:
+        return None
+    from playback.media import compose
+
+    audio = work / "original-sound.m4a"
+    duration = compose.extract_sound(output, audio)
+    if duration is None:
+        return None
+    sound_id = new_id()
+    key = f"sounds/{sound_id}/audio-{secrets.token_hex(6)}.m4a"
+    storage.put_file(key, audio)
+    uploaded.append(key)
+    return _OriginalSound(sound_id, key, duration)
+
+
+def _publish_sound(db: Session, video_id: uuid.UUID, original: _OriginalSound | None) -> None:
+    """Give a new video its original sound, and keep the use of its sound."""
+    from playback.sounds.service import do_create_original_sound, do_record_use
+
+    row = db.execute(
+        sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
+    ).first()
+    if row is None:
+        return
+    video, creator = row[0], row[1]
+    if original is not None:
+        do_create_original_sound(
+            db,
+            video,
+            creator,
+            sound_id=original.id,
+            audio_key=original.audio_key,
+            duration_ms=original.duration_ms,
+        )
+    do_record_use(db, video, creator)
+
+
 def do_notify_caption_mentions(db: Session, video_id: uuid.UUID) -> None:
     """Once a video is published, tell the people its caption mentions who may see it (never
     across a block, never about a video they cannot open)."""
@@ -418,6 +619,61 @@ def do_notify_caption_mentions(db: Session, video_id: uuid.UUID) -> None:
     for user in mentioned:
         if can_view(db, video, creator, user):
             do_notify(db, user.id, "mention", actor_id=creator.id, video_id=video.id)
+
+
+def do_mute_video(
+    database: Database, storage: Storage, settings: Settings, video_id: uuid.UUID
+) -> str:
+    """Take the track out of a published video whose licence lapsed: it keeps playing, with the
+    clip's own audio (or silence) instead. The file is made once and kept, so muting again
+    after a renewal and a second lapse is instant. Idempotent; returns what happened."""
+    from playback.sounds.service import is_track_licensed_for
+
+    with database.unit_of_work(write=False) as db:
+        row = db.execute(
+            sa.select(Video, User)
+            .join(User, User.id == Video.creator_id)
+            .where(Video.id == video_id)
+        ).first()
+        if row is None or row[0].status != "ready" or row[0].sound_muted:
+            return "skipped"
+        video, creator = row[0], row[1]
+        if is_track_licensed_for(db, video, creator):
+            return "licensed"
+        muted_key = video.muted_video_key
+        video_key, original_key = video.video_key, video.original_key
+        own_volume = 1.0 if video.remix_kind else video.clip_volume / 100
+    if muted_key is None and video_key is not None:
+        from playback.media import compose
+
+        work = work_dir_for(settings, video_id)
+        try:
+            source = work / "video.mp4"
+            storage.fetch_to(video_key, source)
+            own = None
+            if own_volume > 0:
+                own = work / f"original.{original_key.rsplit('.', 1)[-1]}"
+                storage.fetch_to(original_key, own)
+            muted = work / "muted.mp4"
+            # A stitch's own clip starts after the stitched part.
+            late = video.remix_ms / 1000 if video.remix_kind == "stitch" else 0.0
+            compose.replace_audio(source, muted, own, volume=own_volume, offset_seconds=-late)
+            muted_key = f"{video_prefix(video)}muted-{secrets.token_hex(6)}.mp4"
+            storage.put_file(muted_key, muted)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    with database.unit_of_work() as db:
+        done = db.execute(
+            sa.update(Video)
+            .where(Video.id == video_id, Video.status == "ready")
+            .values(sound_muted=True, muted_video_key=muted_key)
+        )
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            if muted_key:
+                after_commit(db, lambda: storage.delete(muted_key))
+            return "skipped"
+    log.info("video_muted", video_id=str(video_id))
+    return "muted"
 
 
 def _fail(database: Database, storage: Storage, video: Video, code: str) -> None:

@@ -66,3 +66,28 @@ def make_clip(
             out.mux(audio.encode(sound))
         out.mux(audio.encode(None))
     return path
+
+
+def make_tune(path: Path, *, seconds: float = 40.0, root_hz: float = 220.0, seed: int = 0) -> Path:
+    """A little tune as a WAV file (a melody over a beat), for the demo's music catalog on
+    machines without sample music. Each seed gives a different melody."""
+    rate = 44_100
+    rng = np.random.default_rng(seed)
+    total = int(seconds * rate)
+    times = np.arange(total) / rate
+    steps = rng.choice(NOTES, size=int(seconds * 4) + 1)
+    freq = root_hz * 2 ** (steps[(times * 4).astype(int)] / 12)
+    envelope = np.exp(-6 * ((times * 4) % 1))
+    melody = 0.3 * envelope * np.sin(2 * math.pi * freq * times)
+    beat = 0.25 * np.exp(-30 * ((times * 2) % 1)) * np.sin(2 * math.pi * 60 * times)
+    mono = (melody + beat).astype(np.float32)
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for start in range(0, total, rate):
+            frame = av.AudioFrame.from_ndarray(
+                mono[None, start : start + rate], format="flt", layout="mono"
+            )
+            frame.sample_rate = rate
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

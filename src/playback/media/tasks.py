@@ -25,6 +25,15 @@ def process_video(video_id: str) -> str:
     )
 
 
+@huey.task(retries=3, retry_delay=30, retry_backoff=2)
+def mute_video(video_id: str) -> str:
+    """Take a lapsed track out of a published video (see ``sounds.tasks.enforce_licences``)."""
+    settings = get_settings()
+    return service.do_mute_video(
+        get_database(), create_storage(settings), settings, uuid.UUID(video_id)
+    )
+
+
 @huey.periodic_task(crontab(minute="*"))
 def recover_stalled_videos() -> int:
     """Every minute: hand processing videos that nobody holds back to the queue."""

@@ -17,7 +17,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# Columns added to existing tables: (table, column, type, referred table, server default).
+# Columns added to ``videos``: (table, column, type, referred table, server default).
 # Plain ADD COLUMN, never batch mode: rebuilding ``videos`` on SQLite would drop its search
 # triggers. SQLite takes a foreign key on a new column only inline.
 NEW_COLUMNS: list[tuple[str, str, sa.types.TypeEngine, str | None, str | None]] = [
@@ -31,9 +31,6 @@ NEW_COLUMNS: list[tuple[str, str, sa.types.TypeEngine, str | None, str | None]] 
     ("videos", "remix_of_id", sa.Uuid(), "videos", None),
     ("videos", "remix_start_ms", sa.Integer(), None, "0"),
     ("videos", "remix_ms", sa.Integer(), None, "0"),
-    ("watch_events", "sound_id", sa.Uuid(), "sounds", None),
-    ("watch_events", "sound_ms", sa.Integer(), None, "0"),
-    ("watch_events", "territory", sa.String(2), None, "ZZ"),
 ]
 
 
@@ -164,14 +161,38 @@ def upgrade() -> None:
     op.create_index(
         "ix_videos_sound_id_status_view_count", "videos", ["sound_id", "status", "view_count"]
     )
-    op.create_index(
-        "ix_watch_events_sound_id_created_at", "watch_events", ["sound_id", "created_at"]
-    )
+    # ``watch_events`` has no triggers, so it may be rebuilt (SQLite): it gains its sound, and a
+    # deleted video's events now stay, without the video.
+    with op.batch_alter_table("watch_events") as batch_op:
+        batch_op.add_column(sa.Column("sound_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("sound_ms", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(
+            sa.Column("territory", sa.String(2), server_default="ZZ", nullable=False)
+        )
+        batch_op.create_foreign_key(
+            "fk_watch_events_sound_id_sounds", "sounds", ["sound_id"], ["id"], ondelete="SET NULL"
+        )
+        batch_op.alter_column("video_id", existing_type=sa.Uuid(), nullable=True)
+        batch_op.drop_constraint("fk_watch_events_video_id_videos", type_="foreignkey")
+        batch_op.create_foreign_key(
+            "fk_watch_events_video_id_videos", "videos", ["video_id"], ["id"], ondelete="SET NULL"
+        )
+        batch_op.create_index("ix_watch_events_sound_id_created_at", ["sound_id", "created_at"])
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.drop_index("ix_watch_events_sound_id_created_at", table_name="watch_events")
+    op.execute("DELETE FROM watch_events WHERE video_id IS NULL")
+    with op.batch_alter_table("watch_events") as batch_op:
+        batch_op.drop_index("ix_watch_events_sound_id_created_at")
+        batch_op.drop_constraint("fk_watch_events_video_id_videos", type_="foreignkey")
+        batch_op.create_foreign_key(
+            "fk_watch_events_video_id_videos", "videos", ["video_id"], ["id"], ondelete="CASCADE"
+        )
+        batch_op.alter_column("video_id", existing_type=sa.Uuid(), nullable=False)
+        batch_op.drop_constraint("fk_watch_events_sound_id_sounds", type_="foreignkey")
+        for name in ("territory", "sound_ms", "sound_id"):
+            batch_op.drop_column(name)
     op.drop_index("ix_videos_sound_id_status_view_count", table_name="videos")
     op.drop_index("ix_videos_remix_of_id", table_name="videos")
     # SQLite cannot drop a column with a foreign key without rebuilding the table; the rebuild
@@ -180,12 +201,10 @@ def downgrade() -> None:
     if bind.dialect.name == "sqlite":
         query = "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'videos'"
         triggers = list(bind.execute(sa.text(query)).scalars())
-    for table in ("watch_events", "videos"):
-        with op.batch_alter_table(table) as batch_op:
-            # A column's foreign key goes with it (both databases).
-            for t, name, _kind, _refers_to, _default in reversed(NEW_COLUMNS):
-                if t == table:
-                    batch_op.drop_column(name)
+    with op.batch_alter_table("videos") as batch_op:
+        # A column's foreign key goes with it (both databases).
+        for _table, name, _kind, _refers_to, _default in reversed(NEW_COLUMNS):
+            batch_op.drop_column(name)
     for sql in triggers:
         op.execute(sql)
     for table in ("sound_uses", "licences", "sounds", "ddex_deliveries", "labels"):

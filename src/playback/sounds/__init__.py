@@ -1,0 +1,1 @@
+"""The music catalog and its terms."""

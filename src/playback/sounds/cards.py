@@ -1,0 +1,55 @@
+"""Sound cards: a sound as pages and lists show it, built with a fixed number of queries."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from playback.accounts.models import User
+from playback.media.schemas import Creator
+from playback.sounds import service
+from playback.sounds.models import Sound
+from playback.sounds.schemas import SoundOut
+from playback.storage import Storage
+
+DELETED_ACCOUNT = "a deleted account"
+
+
+def original_title(origin: User | None) -> str:
+    return f"original sound – @{origin.handle}" if origin else f"original sound – {DELETED_ACCOUNT}"
+
+
+def sound_cards(
+    db: Session, storage: Storage, sounds: list[Sound], viewer: User | None
+) -> list[SoundOut]:
+    figures = service.sound_figures(db, [s.id for s in sounds])
+    origins = service.origin_users(db, sounds)
+    labels = service.labels_of(db, sounds)
+    cards = []
+    for sound in sounds:
+        origin = origins.get(sound.origin_user_id) if sound.origin_user_id else None
+        use = service.usability(db, sound, viewer)
+        label = labels.get(sound.label_id) if sound.label_id else None
+        is_original = sound.kind == "original"
+        cards.append(
+            SoundOut(
+                id=sound.id,
+                kind=sound.kind,
+                title=original_title(origin) if is_original else sound.title,
+                artist=(origin.display_name if origin else "") if is_original else sound.artist,
+                origin=Creator.of(origin, storage) if origin else None,
+                origin_video_id=sound.origin_video_id,
+                label=label.name if label else None,
+                isrc=sound.isrc,
+                credit=sound.credit,
+                duration_ms=sound.duration_ms,
+                cover_url=storage.url(sound.cover_key) if sound.cover_key else None,
+                audio_url=storage.url(sound.audio_key) if use.usable else None,
+                use_count=figures[sound.id].use_count,
+                view_count=figures[sound.id].view_count,
+                reuse_allowed=sound.reuse_allowed,
+                usable=use.usable,
+                unavailable_reason=use.reason,
+                max_clip_ms=use.max_clip_ms,
+            )
+        )
+    return cards
