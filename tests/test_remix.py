@@ -140,3 +140,51 @@ def test_a_remix_of_a_deleted_video_keeps_playing_without_the_link(
     card = client.get(f"/api/v1/videos/{duet_id}").json()
     assert card["status"] == "ready" and card["video_url"]
     assert card["remix"] == {"kind": "duet", "video_id": None, "creator_handle": None}
+
+
+def test_a_stitch_of_a_playback_needs_and_loses_the_tracks_licence(
+    client: TestClient, database: Database, settings: Settings, answer: Path, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import numpy as np
+    import sqlalchemy as sa
+
+    from playback.kit.time import utcnow
+    from playback.sounds import tasks as sound_tasks
+    from playback.sounds.models import Licence
+    from tests.sound_helpers import add_track
+
+    track = add_track(database, settings, music_file(tmp_path), territories="DE")
+    _star, star = signup_and_login(client, "star", country="DE")
+    playback_id = post_video(client, star, answer, sound_id=str(track), sound_offset_ms="2000")
+    _us_fan, us_fan = signup_and_login(client, "usfan", country="US")
+    assert _post(client, us_fan, answer, stitch_of=playback_id, stitch_ms="1000") == (
+        403,
+        "licence_unavailable",
+    )
+    _fan, fan = signup_and_login(client, "fan", country="DE")
+    status, stitch_id = _post(
+        client, fan, answer, stitch_of=playback_id, stitch_start_ms="500", stitch_ms="1000"
+    )
+    assert status == 202
+    card = client.get(f"/api/v1/videos/{stitch_id}").json()
+    assert card["sound"]["id"] == str(track) and card["sound_offset_ms"] == 2500
+    with database.unit_of_work() as db:
+        db.execute(
+            sa.update(Licence)
+            .where(Licence.sound_id == track)
+            .values(ends_on=utcnow().date() - dt.timedelta(days=1))
+        )
+    muted = set(sound_tasks.run_enforcement(database).to_mute)
+    assert muted == {uuid.UUID(playback_id), uuid.UUID(stitch_id)}
+    with database.unit_of_work(write=False) as db:
+        video = db.get(Video, uuid.UUID(stitch_id))
+        assert video is not None and video.muted_video_key
+        key = video.muted_video_key
+    path = tmp_path / "muted-stitch.mp4"
+    create_storage(settings).fetch_to(key, path)
+    heard = audio_of(path, 2.5)
+    # The stitched second (the track) is silent now; the fan's own clip still sounds after it.
+    assert np.abs(heard[: int(0.9 * AUDIO_RATE)]).max() < 1e-3
+    assert np.abs(heard[int(1.1 * AUDIO_RATE) :]).max() > 0.01

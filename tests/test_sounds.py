@@ -457,3 +457,20 @@ def test_a_private_origin_hides_its_sound(
         headers=other,
     )
     assert refused.status_code == 404
+
+
+def test_the_enforce_command_mutes_at_once(
+    client: TestClient, database: Database, settings: Settings, track: uuid.UUID, loud_clip: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from playback.cli import cli
+
+    _user, headers = signup_and_login(client, country="FR")
+    vid = post_video(client, headers, loud_clip, sound_id=str(track))
+    with database.unit_of_work() as db:
+        db.execute(sa.update(Licence).where(Licence.sound_id == track).values(territories="DE AT"))
+    result = CliRunner().invoke(cli, ["sounds", "enforce"])
+    assert result.exit_code == 0, result.output
+    assert "1 videos muted, 0 restored." in result.output
+    assert client.get(f"/api/v1/videos/{vid}").json()["sound"]["available"] is False

@@ -1,5 +1,6 @@
 """``playback sounds``: the music catalog from the command line (label deliveries, usage
-reports). Heavy imports wait inside the commands, so ``playback --help`` stays fast."""
+reports, applying licences now). Heavy imports wait inside the commands, so
+``playback --help`` stays fast."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from playback.sounds.ingest import ImportReport
 
 app = typer.Typer(
-    help="The music catalog: label deliveries and usage reports.",
+    help="The music catalog: label deliveries, usage reports and licences.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -199,3 +200,27 @@ def _write_file(path: Path, write: Callable[[TextIO], int]) -> int:
         partial.unlink(missing_ok=True)
         raise
     return lines
+
+
+@app.command("enforce")
+def enforce() -> None:
+    """Apply the licences now (the daily job does it at 03:15 UTC): mute every published video
+    whose track no licence covers any more, and give the track back where one does again."""
+    from rich.progress import track
+
+    from playback.config import get_settings
+    from playback.db import get_database
+    from playback.media.service import do_mute_video
+    from playback.sounds.service import do_enforce_licences
+    from playback.storage import create_storage
+
+    settings = get_settings()
+    database = get_database()
+    storage = create_storage(settings)
+    with database.unit_of_work() as db:
+        result = do_enforce_licences(db)
+    outcomes: dict[str, int] = {}
+    for video_id in track(result.to_mute, description="Muting", transient=True):
+        outcome = do_mute_video(database, storage, settings, video_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    typer.echo(f"{outcomes.get('muted', 0)} videos muted, {result.restored} restored.")
