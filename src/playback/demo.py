@@ -289,12 +289,13 @@ def seed_demo_remixes(db: Session, storage: Storage, settings: Settings) -> int:
             owner = service.get_user_by_handle(db, of_handle)
             if creator is None or owner is None:
                 continue
-            original = db.scalar(
+            original = db.scalar(  # their first playback with a catalog track
                 sa.select(Video)
+                .join(Sound, Sound.id == Video.sound_id)
                 .where(
                     Video.creator_id == owner.id,
                     Video.status == "ready",
-                    Video.sound_id.is_not(None),
+                    Sound.kind == "track",
                     Video.remix_kind.is_(None),
                 )
                 .order_by(Video.id)
