@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from playback.cli import cli
 from playback.config import Settings
 from playback.db import Database
-from playback.sounds import ddex, ern, ingest
+from playback.sounds import ddex, ddex_values, ern, ingest
 from playback.sounds.ingest import ImportReport, do_import_delivery
 from playback.sounds.models import DEFAULT_MAX_CLIP_MS, USER_USE, Delivery, Label, Licence, Sound
 from playback.storage import Storage, create_storage
@@ -574,7 +574,7 @@ def test_a_message_missing_what_it_needs_names_each_element(tmp_path: Path) -> N
         "<TerritoryCode>DE</TerritoryCode><ValidityPeriod><StartDate>2025-02-30</StartDate>"
         "</ValidityPeriod></DealTerms></Deal></ReleaseDeal></DealList></ern:NewReleaseMessage>"
     )
-    problems = ddex.check_delivery(ddex.read_ern(xml), tmp_path).problems
+    problems = ddex_values.check_delivery(ddex.read_ern(xml), tmp_path).problems
     assert {(p.code, p.message) for p in problems} >= {
         ("missing_element", "MessageId is missing."),
         ("missing_element", "MessageSender/PartyId is missing."),
@@ -594,49 +594,54 @@ def test_a_message_missing_what_it_needs_names_each_element(tmp_path: Path) -> N
     [("PT3M12S", 192_000), ("PT1M37.404S", 97_404), ("PT0H1M32S", 92_000), ("PT1H", 3_600_000)],
 )
 def test_iso8601_durations(text: str, ms: int) -> None:
-    assert ddex.parse_duration_ms(text) == ms
-    assert ddex.parse_duration_ms(ddex.format_duration(ms)) == ms
+    assert ddex_values.parse_duration_ms(text) == ms
+    assert ddex_values.parse_duration_ms(ddex_values.format_duration(ms)) == ms
 
 
 @pytest.mark.parametrize("text", ["P", "PT", "3:12", "PT3M12", "-PT3S", "PT1.5M"])
 def test_what_is_not_a_duration(text: str) -> None:
-    assert ddex.parse_duration_ms(text) is None
+    assert ddex_values.parse_duration_ms(text) is None
 
 
 def test_isrc_icpn_and_territory_rules() -> None:
-    assert ddex.is_valid_isrc("US-S1Z-99-00001") and ddex.is_valid_isrc("QZABC2500001")
-    assert not ddex.is_valid_isrc("US-S1Z-99-0001") and not ddex.is_valid_isrc("12ABC2500001")
+    assert ddex_values.is_valid_isrc("US-S1Z-99-00001")
+    assert ddex_values.is_valid_isrc("QZABC2500001")
+    assert not ddex_values.is_valid_isrc("US-S1Z-99-0001")
+    assert not ddex_values.is_valid_isrc("12ABC2500001")
     # Real codes: a UPC-A and an EAN-13.
-    assert ddex.icpn_problem("036000291452") is None
-    assert ddex.icpn_problem("4006381333931") is None
-    assert ddex.icpn_problem("4006381333932") == (
+    assert ddex_values.icpn_problem("036000291452") is None
+    assert ddex_values.icpn_problem("4006381333931") is None
+    assert ddex_values.icpn_problem("4006381333932") == (
         "bad_icpn_check_digit",
         "ICPN 4006381333932 has check digit 2, but its digits give 1.",
     )
     for icpn in ("40063813339", "40063813339AB", "４００６３８１３３３９３１"):
-        assert ddex.icpn_problem(icpn) == (
+        assert ddex_values.icpn_problem(icpn) == (
             "malformed_icpn",
             f"ICPN {icpn!r} is not a 12-digit UPC or a 13-digit EAN.",
         )
     assert ern.icpn_with_check_digit("03600029145") == "036000291452"
     assert ern.icpn_with_check_digit("400638133393") == "4006381333931"
-    assert all(map(ddex.is_known_territory, ["DE", "US", "XK", "Worldwide"]))
-    assert not any(map(ddex.is_known_territory, ["de", "XX", "DEU", "worldwide", "EU", ""]))
+    assert all(map(ddex_values.is_known_territory, ["DE", "US", "XK", "Worldwide"]))
+    assert not any(map(ddex_values.is_known_territory, ["de", "XX", "DEU", "worldwide", "EU", ""]))
 
 
 def test_dates_partial_and_with_times() -> None:
-    assert ddex.parse_date("2025-03") == dt.date(2025, 3, 1)
-    assert ddex.parse_date("2025-02", end=True) == dt.date(2025, 2, 28)
-    assert ddex.parse_date("2025", end=True) == dt.date(2025, 12, 31)
-    assert ddex.parse_date("2025-06-01T22:30:00-05:00") == dt.date(2025, 6, 2)
-    assert ddex.parse_date("2026-01-01T00:00:00Z", end=True) == dt.date(2025, 12, 31)
-    assert ddex.parse_date("2025-13-01") is None
-    assert ddex.parse_datetime("2025-02-01T10:00:00") == dt.datetime(2025, 2, 1, 10, tzinfo=dt.UTC)
+    assert ddex_values.parse_date("2025-03") == dt.date(2025, 3, 1)
+    assert ddex_values.parse_date("2025-02", end=True) == dt.date(2025, 2, 28)
+    assert ddex_values.parse_date("2025", end=True) == dt.date(2025, 12, 31)
+    assert ddex_values.parse_date("2025-06-01T22:30:00-05:00") == dt.date(2025, 6, 2)
+    assert ddex_values.parse_date("2026-01-01T00:00:00Z", end=True) == dt.date(2025, 12, 31)
+    assert ddex_values.parse_date("2025-13-01") is None
+    moment = dt.datetime(2025, 2, 1, 10, tzinfo=dt.UTC)
+    assert ddex_values.parse_datetime("2025-02-01T10:00:00") == moment
 
 
 def test_durations_agree_within_a_second_or_two_percent() -> None:
-    assert ddex.durations_agree(10_000, 11_000) and not ddex.durations_agree(10_000, 11_001)
-    assert ddex.durations_agree(200_000, 204_000) and not ddex.durations_agree(200_000, 204_001)
+    assert ddex_values.durations_agree(10_000, 11_000)
+    assert not ddex_values.durations_agree(10_000, 11_001)
+    assert ddex_values.durations_agree(200_000, 204_000)
+    assert not ddex_values.durations_agree(200_000, 204_001)
 
 
 # --- the command ------------------------------------------------------------------------------

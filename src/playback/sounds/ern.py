@@ -12,7 +12,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET  # builds XML only; parsing is defusedxml's (ddex.py)
 from dataclasses import dataclass
 
-from playback.sounds.ddex import WORLDWIDE, format_duration, gs1_check_digit
+from playback.sounds.ddex_values import WORLDWIDE, format_duration, gs1_check_digit
 from playback.sounds.models import USER_USE
 
 NAMESPACE = "http://ddex.net/xml/ern/43"

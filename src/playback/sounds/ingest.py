@@ -37,8 +37,9 @@ from playback.kit.ids import new_id
 from playback.kit.time import utcnow
 from playback.media.audio import normalize_audio
 from playback.media.errors import MediaError
-from playback.sounds import ddex
-from playback.sounds.ddex import Ern, ErnRefused, Problem
+from playback.sounds import ddex, ddex_values
+from playback.sounds.ddex import Ern
+from playback.sounds.ddex_values import WORLDWIDE, ErnRefused, Problem
 from playback.sounds.models import DEFAULT_MAX_CLIP_MS, Delivery, Label, Licence, Sound
 from playback.storage import Storage
 
@@ -136,7 +137,7 @@ def do_import_delivery(
     except ErnRefused as refused:
         return ImportReport(xml_path, problems=(refused.problem,))
     report = ImportReport(xml_path, ern.header.message_id, ern.header.sender_party_id)
-    check = ddex.check_delivery(ern, files_dir)
+    check = ddex_values.check_delivery(ern, files_dir)
     problems = list(check.problems)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=settings.work_dir, prefix="ddex-") as scratch:
@@ -197,7 +198,7 @@ def _decode_one(recording: ddex.SoundRecording, source: Path, target: Path) -> P
             return Problem("audio_too_long", where, f"{uri} runs past {minutes} minutes.")
         return Problem("audio_undecodable", where, f"{uri} is not audio we can decode.")
     stated = recording.duration_ms
-    if stated is not None and not ddex.durations_agree(stated, duration_ms):
+    if stated is not None and not ddex_values.durations_agree(stated, duration_ms):
         return Problem(
             "duration_mismatch",
             where,
@@ -279,7 +280,7 @@ def _plan(ern: Ern, decoded: dict[str, tuple[Path, int]], covers: dict[str, byte
         tracks.append(
             _Track(
                 recording=recording,
-                isrc=ddex.normalize_isrc(recording.isrc),
+                isrc=ddex_values.normalize_isrc(recording.isrc),
                 audio=audio,
                 duration_ms=duration_ms,
                 label=_label_of(ern, releases),
@@ -294,7 +295,7 @@ def _plan(ern: Ern, decoded: dict[str, tuple[Path, int]], covers: dict[str, byte
 
 def _terms(deal: ddex.DealTerms, starts_on: dt.date) -> _Terms:
     # Worldwide covers every other territory named beside it.
-    territories = (ddex.WORLDWIDE,) if ddex.WORLDWIDE in deal.territories else deal.territories
+    territories = (WORLDWIDE,) if WORLDWIDE in deal.territories else deal.territories
     return _Terms(
         territories=" ".join(territories),
         excluded_territories=" ".join(deal.excluded_territories),
