@@ -38,13 +38,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from playback.media.audio import AUDIO_RATE
+from playback.media.encode import AUDIO_BITRATE, X264_OPTIONS
 from playback.media.errors import MediaError
 from playback.media.probe import Probe, probe
 from playback.media.transcode import (
-    AUDIO_BITRATE,
-    AUDIO_RATE,
     MAX_FPS,
-    X264_OPTIONS,
     is_web_ready,
     process,
     target_size,

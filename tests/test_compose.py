@@ -1,5 +1,6 @@
-"""Duets, stitches, muted copies and original sounds (media/compose.py), checked by decoding what
-they write: which picture is where and when, and which sound plays, sample-aligned."""
+"""Duets, stitches (media/compose.py), muted copies and original sounds (media/tracks.py),
+checked by decoding what they write: which picture is where and when, and which sound plays,
+sample-aligned."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-from playback.media import compose
+from playback.media import compose, tracks
 from playback.media.audio import AUDIO_RATE, Soundtrack, read_samples
 from playback.media.errors import MediaError
 from playback.media.probe import Limits, probe
@@ -411,7 +412,7 @@ def playback(clip: Path, original: Path, media_dir: Path) -> Path:
 
 def test_muting_without_own_audio_leaves_silence(playback: Path, tmp_path: Path) -> None:
     dst = tmp_path / "muted.mp4"
-    out = compose.replace_audio(playback, dst, None)
+    out = tracks.replace_audio(playback, dst, None)
     assert (out.width, out.height) == (180, 320)
     assert packets(dst, "video") == packets(playback, "video")  # the picture is not re-encoded
     assert float(np.abs(decoded_audio(playback)).max()) > 0.1  # there was a sound...
@@ -426,7 +427,7 @@ def test_muting_puts_back_the_clips_own_audio(
     clip: Path, playback: Path, tmp_path: Path, volume: float, offset: float
 ) -> None:
     dst = tmp_path / "muted.mp4"
-    compose.replace_audio(playback, dst, clip, volume=volume, offset_seconds=offset)
+    tracks.replace_audio(playback, dst, clip, volume=volume, offset_seconds=offset)
     assert packets(dst, "video") == packets(playback, "video")
     assert seconds_of(dst, "audio") == pytest.approx(seconds_of(dst, "video"), abs=0.03)
     sound, mine = read_samples(dst), read_samples(clip, offset)
@@ -445,7 +446,7 @@ def test_muting_a_stitch_starts_the_clips_audio_after_the_excerpt(
     stitched = tmp_path / "stitch.mp4"
     compose.stitch(original, 0.5, 1.0, clip, probe(clip), stitched, threads=1)
     muted = tmp_path / "muted.mp4"
-    compose.replace_audio(stitched, muted, clip, offset_seconds=-1.0)
+    tracks.replace_audio(stitched, muted, clip, offset_seconds=-1.0)
     assert packets(muted, "video") == packets(stitched, "video")
     sound = decoded_audio(muted)
     assert float(np.abs(sound[:, : AUDIO_RATE - 1024]).max()) < 1e-3  # the excerpt: silence
@@ -464,7 +465,7 @@ def test_muting_keeps_a_late_own_audio_where_transcode_put_it(tmp_path: Path) ->
     )  # fmt: skip
     published = ready(upload, tmp_path / "published.mp4")
     muted = tmp_path / "muted.mp4"
-    compose.replace_audio(published, muted, upload)
+    tracks.replace_audio(published, muted, upload)
     sound, transcoded = decoded_audio(muted), decoded_audio(published)
     first = int(np.argmax(np.abs(sound[0]) > 0.05)) / AUDIO_RATE
     assert first == pytest.approx(0.5, abs=0.03)
@@ -477,7 +478,7 @@ def test_muting_keeps_a_late_own_audio_where_transcode_put_it(tmp_path: Path) ->
 
 def test_extract_sound_copies_the_audio(playback: Path, tmp_path: Path) -> None:
     dst = tmp_path / "sound.m4a"
-    duration = compose.extract_sound(playback, dst)
+    duration = tracks.extract_sound(playback, dst)
     assert duration == pytest.approx(seconds_of(playback, "audio") * 1000, abs=30)
     with av.open(str(dst)) as container:
         assert container.format.name.startswith("mov,mp4,m4a")
@@ -492,7 +493,7 @@ def test_extract_sound_of_a_silent_video_is_none(tmp_path: Path) -> None:
     silent = ready(upload, tmp_path / "silent.mp4")  # the pipeline gives it a silent track
     assert probe(silent).audio_codec == "aac"
     dst = tmp_path / "sound.m4a"
-    assert compose.extract_sound(silent, dst) is None
+    assert tracks.extract_sound(silent, dst) is None
     assert not dst.exists()
 
 
@@ -517,8 +518,8 @@ CALLS: dict[str, Call] = {
     "stitch, the original": lambda bad, clip, original, dst: compose.stitch(
         bad, 1.0, 2.0, clip, probe(clip), dst
     ),
-    "replace_audio": lambda bad, clip, original, dst: compose.replace_audio(bad, dst, clip),
-    "extract_sound": lambda bad, clip, original, dst: compose.extract_sound(bad, dst),
+    "replace_audio": lambda bad, clip, original, dst: tracks.replace_audio(bad, dst, clip),
+    "extract_sound": lambda bad, clip, original, dst: tracks.extract_sound(bad, dst),
 }
 
 
@@ -548,10 +549,10 @@ PROGRESS_CALLS: dict[str, Callable[[Path, Path, Path, Path, compose.Progress], o
     "stitch": lambda clip, original, playback, dst, p: compose.stitch(
         original, 0.0, 1.0, clip, probe(clip), dst, progress=p
     ),
-    "replace_audio": lambda clip, original, playback, dst, p: compose.replace_audio(
+    "replace_audio": lambda clip, original, playback, dst, p: tracks.replace_audio(
         playback, dst, clip, progress=p
     ),
-    "extract_sound": lambda clip, original, playback, dst, p: compose.extract_sound(
+    "extract_sound": lambda clip, original, playback, dst, p: tracks.extract_sound(
         playback, dst, progress=p
     ),
 }
@@ -644,16 +645,16 @@ def test_real_stitch(real_original: Path, tmp_path: Path) -> None:
 @needs_real
 def test_real_original_sounds(real_original: Path, tmp_path: Path) -> None:
     # A real silent track is no sound...
-    assert compose.extract_sound(real_original, tmp_path / "none.m4a") is None
+    assert tracks.extract_sound(real_original, tmp_path / "none.m4a") is None
     assert not (tmp_path / "none.m4a").exists()
     # ...a real recording is one, copied as it is.
     published = ready(REAL_CLIP, tmp_path / "published.mp4")
-    duration = compose.extract_sound(published, tmp_path / "sound.m4a")
+    duration = tracks.extract_sound(published, tmp_path / "sound.m4a")
     assert duration == pytest.approx(seconds_of(published, "audio") * 1000, abs=30)
     assert np.array_equal(decoded_audio(tmp_path / "sound.m4a"), decoded_audio(published))
     # Muting it puts the upload's own audio back under the same picture.
     muted = tmp_path / "muted.mp4"
-    compose.replace_audio(published, muted, REAL_CLIP)
+    tracks.replace_audio(published, muted, REAL_CLIP)
     assert packets(muted, "video") == packets(published, "video")
     assert best_lag(read_samples(muted), read_samples(REAL_CLIP))[0] == 0
     assert gains(read_samples(muted), read_samples(REAL_CLIP))[0][0] == pytest.approx(1.0, abs=0.03)

@@ -565,10 +565,10 @@ def _original_sound(
     """A plain upload's own audio becomes its original sound (not a silent one)."""
     if video.sound_id is not None or video.remix_kind is not None:
         return None
-    from playback.media import compose
+    from playback.media import tracks
 
     audio = work / "original-sound.m4a"
-    duration = compose.extract_sound(output, audio)
+    duration = tracks.extract_sound(output, audio)
     if duration is None:
         return None
     sound_id = new_id()
@@ -644,7 +644,7 @@ def do_mute_video(
         video_key, original_key = video.video_key, video.original_key
         own_volume = 1.0 if video.remix_kind else video.clip_volume / 100
     if muted_key is None and video_key is not None:
-        from playback.media import compose
+        from playback.media import tracks
 
         work = work_dir_for(settings, video_id)
         try:
@@ -657,7 +657,7 @@ def do_mute_video(
             muted = work / "muted.mp4"
             # A stitch's own clip starts after the stitched part.
             late = video.remix_ms / 1000 if video.remix_kind == "stitch" else 0.0
-            compose.replace_audio(source, muted, own, volume=own_volume, offset_seconds=-late)
+            tracks.replace_audio(source, muted, own, volume=own_volume, offset_seconds=-late)
             muted_key = f"{video_prefix(video)}muted-{secrets.token_hex(6)}.mp4"
             storage.put_file(muted_key, muted)
         finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,17 +27,24 @@ from typing import Literal
 import av
 import av.error
 import av.filter
-import numpy as np
 from PIL import Image
 
-from playback.media.audio import AUDIO_RATE, SoundBed, Soundtrack
-from playback.media.errors import media_error
-from playback.media.probe import Probe, audio_stream, decoder_options, video_stream
+from playback.media.audio import SoundBed, Soundtrack
+from playback.media.encode import (
+    AudioPath,
+    VideoEncoder,
+    add_aac,
+    add_h264,
+    check_frame,
+    duration_ms,
+    open_output,
+    to_seconds,
+)
+from playback.media.errors import MediaError, media_error
+from playback.media.probe import Limits, Probe, audio_stream, decoder_options, probe, video_stream
 
 MAX_LONG_EDGE = 1280
 MAX_FPS = 60.0
-AUDIO_BITRATE = 128_000
-X264_OPTIONS = {"crf": "23", "preset": "veryfast"}
 POSTER_AT_SECONDS = 1.0
 MAX_DECODE_SIDE = 4096  # decoders refuse larger pictures, even if a stream grows mid-way
 
@@ -50,6 +58,8 @@ RESYNC_SECONDS = 0.25
 PROGRESS_EVERY = 200  # packets (the first included)
 # Which video frames a remux decodes to check them ("DEFAULT" for all of them; see above).
 REMUX_VIDEO_CHECK: Literal["NONKEY", "DEFAULT"] = "NONKEY"
+# Files our pipeline wrote are read whatever their length; any refusal means damage.
+OWN_FILE = Limits(min_seconds=0.0, max_seconds=24 * 3600.0)
 
 Progress = Callable[[float], None]
 """Called now and then with the share of the work done (0..1); it may raise to abort."""
@@ -102,10 +112,21 @@ def process(
 ) -> Output:
     """Write the web-ready MP4 for ``src`` to ``dst``: remux when possible, else transcode.
     With a ``soundtrack`` (a playback), the sound is laid under the picture."""
-    try:
+    with _reading():
         if soundtrack is None and is_web_ready(p):
             return remux(src, dst, p, threads=threads, progress=progress)
         return transcode(src, dst, p, threads=threads, progress=progress, soundtrack=soundtrack)
+
+
+# --- reading the source -----------------------------------------------------------------------
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """An FFmpeg error while reading is damaged input (corrupt_media), except the machine's own,
+    which is worth another try."""
+    try:
+        yield
     except av.error.FFmpegError as exc:
         if isinstance(exc, OSError | MemoryError):
             raise  # the machine, not the file (a full disk, no memory): worth another try
@@ -113,12 +134,17 @@ def process(
         raise media_error("corrupt_media") from exc
 
 
-# --- reading the source -----------------------------------------------------------------------
-
-
 def _open_source(src: Path, p: Probe) -> av.container.InputContainer:
     side = max(MAX_DECODE_SIDE, p.width, p.height)
     return av.open(str(src), options=decoder_options(side))
+
+
+def _probe_own(path: Path) -> Probe:
+    """Probe a file our pipeline wrote: whatever the probe refuses in it is damage."""
+    try:
+        return probe(path, OWN_FILE)
+    except MediaError as exc:
+        raise media_error("corrupt_media") from exc
 
 
 def _prepare_video_decoder(stream: av.video.stream.VideoStream, p: Probe, threads: int) -> None:
@@ -127,18 +153,6 @@ def _prepare_video_decoder(stream: av.video.stream.VideoStream, p: Probe, thread
     ctx.options = {**ctx.options, **decoder_options(side)}
     ctx.thread_type = "AUTO"
     ctx.thread_count = threads
-
-
-def _check_frame(frame: av.VideoFrame | av.AudioFrame) -> None:
-    if frame.is_corrupt:  # the decoder concealed errors: the picture or sound is damaged
-        raise media_error("corrupt_media")
-
-
-def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
-    if value is None or time_base is None:
-        return None
-    # Plain float arithmetic: a Fraction product per packet costs more than the remux itself.
-    return value * time_base.numerator / time_base.denominator
 
 
 class _SourceCheck:
@@ -151,7 +165,7 @@ class _SourceCheck:
         self.matroska = p.container == "matroska"
         self.origin = (container.start_time or 0) / 1_000_000
         stated = [
-            d for s in streams if (d := _seconds(s.duration, s.time_base)) is not None and d > 0
+            d for s in streams if (d := to_seconds(s.duration, s.time_base)) is not None and d > 0
         ]
         self.expected = max(stated) if stated else p.duration_ms / 1000
         self.end = self.origin
@@ -214,135 +228,6 @@ class _SourceCheck:
         return max(0.0, self.video_end - self.video_start)
 
 
-# --- writing the output -----------------------------------------------------------------------
-
-
-def _open_output(dst: Path) -> av.container.OutputContainer:
-    return av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"})
-
-
-def _add_aac(out: av.container.OutputContainer) -> av.audio.stream.AudioStream:
-    stream = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-    stream.bit_rate = AUDIO_BITRATE
-    return stream
-
-
-def _silence(samples: int) -> Iterator[av.AudioFrame]:
-    """``samples`` of stereo 48 kHz silence, in frames of at most a second."""
-    while samples > 0:
-        size = min(samples, AUDIO_RATE)
-        frame = av.AudioFrame(format="fltp", layout="stereo", samples=size)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.sample_rate = AUDIO_RATE
-        samples -= size
-        yield frame
-
-
-class _AudioPath:
-    """Decoded audio (or silence) → stereo 48 kHz frames of the encoder's size → AAC.
-
-    The track runs on one continuous clock that starts where the video starts: audio that
-    begins later is preceded by silence, audio from before the first picture is dropped, and a
-    silent source gets silence as the video goes (so the file stays interleaved). A change of
-    format mid-stream gets a new converter; the chunker in front of the encoder stays.
-
-    With a sound ``bed`` (a playback), every chunk is the clip's audio at ``own_volume`` plus
-    the same stretch of the bed at ``bed_volume``, sample for sample from the video's start."""
-
-    def __init__(
-        self,
-        out: av.container.OutputContainer,
-        stream: av.audio.stream.AudioStream,
-        start: float,
-        bed: SoundBed | None = None,
-        bed_volume: float = 1.0,
-        own_volume: float = 1.0,
-    ) -> None:
-        self.out = out
-        self.stream = stream
-        self.start = start
-        self.bed = bed
-        self.bed_volume = bed_volume
-        self.own_volume = own_volume
-        size = stream.codec_context.frame_size or 1024
-        self.chunker = av.AudioResampler(
-            format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=size
-        )
-        self.converter: av.AudioResampler | None = None
-        self.converter_key: tuple[str, str, int] | None = None
-        self.started = False
-        self.pushed = 0  # samples handed to the chunker
-        self.encoded = 0  # samples handed to the encoder
-
-    def push(self, frame: av.AudioFrame) -> None:
-        _check_frame(frame)
-        if not self.started:
-            begin = _seconds(frame.pts, frame.time_base)
-            if begin is not None:
-                if begin + frame.samples / frame.sample_rate <= self.start:
-                    return  # before the first picture
-                self.silence_until(begin - self.start)
-            self.started = True
-        key = (frame.format.name, frame.layout.name, frame.sample_rate)
-        converter = self.converter
-        if converter is None or key != self.converter_key:
-            self._drain_converter()
-            converter = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-            self.converter, self.converter_key = converter, key
-        frame.pts = None  # one continuous clock, kept here
-        for converted in converter.resample(frame):
-            self._chunk(converted)
-
-    def silence_until(self, seconds: float) -> None:
-        for frame in _silence(round(seconds * AUDIO_RATE) - self.pushed):
-            self._chunk(frame)
-
-    def finish(self, video_seconds: float) -> None:
-        self._drain_converter()
-        self.silence_until(video_seconds)  # a track that ends early is padded to the video
-        for frame in self.chunker.resample(None):
-            self._encode(frame)
-        self.out.mux(self.stream.encode(None))
-
-    def _drain_converter(self) -> None:
-        if self.converter is not None:
-            for converted in self.converter.resample(None):
-                self._chunk(converted)
-            self.converter = None
-            self.converter_key = None
-
-    def _chunk(self, frame: av.AudioFrame) -> None:
-        frame.pts = None
-        self.pushed += frame.samples
-        for chunk in self.chunker.resample(frame):
-            self._encode(chunk)
-
-    def _encode(self, frame: av.AudioFrame) -> None:
-        if self.bed is not None:
-            frame = self._mix(frame)
-        frame.pts = self.encoded
-        frame.time_base = Fraction(1, AUDIO_RATE)
-        self.encoded += frame.samples
-        self.out.mux(self.stream.encode(frame))
-
-    def _mix(self, frame: av.AudioFrame) -> av.AudioFrame:
-        bed = self.bed.read(frame.samples) * self.bed_volume  # type: ignore[union-attr]
-        mixed = frame.to_ndarray() * self.own_volume + bed if self.own_volume else bed
-        np.clip(mixed, -1.0, 1.0, out=mixed)
-        out = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(mixed, dtype=np.float32), format="fltp", layout="stereo"
-        )
-        out.sample_rate = AUDIO_RATE
-        return out
-
-
-def _duration_ms(path: Path) -> int:
-    """How long the written file plays (the longer of its tracks)."""
-    with av.open(str(path)) as written:
-        return round((written.duration or 0) / 1000)
-
-
 # --- remux ------------------------------------------------------------------------------------
 
 
@@ -351,7 +236,7 @@ def remux(
 ) -> Output:
     """Copy the packets into a faststart MP4, adding a silent AAC track when there is no audio.
     The audio and the video's keyframes are decoded on the way (not re-encoded) to check them."""
-    with _open_source(src, p) as inp, _open_output(dst) as out:
+    with _open_source(src, p) as inp, open_output(dst) as out:
         vin = video_stream(inp)
         if vin is None:
             raise media_error("no_video_stream")
@@ -359,17 +244,17 @@ def remux(
         _prepare_video_decoder(vin, p, threads)
         vin.codec_context.skip_frame = REMUX_VIDEO_CHECK
         vout = out.add_stream_from_template(vin)
-        aout = out.add_stream_from_template(ain) if ain is not None else _add_aac(out)
+        aout = out.add_stream_from_template(ain) if ain is not None else add_aac(out)
         streams = [vin] if ain is None else [vin, ain]
         check = _SourceCheck(inp, streams, p)
-        start = _seconds(vin.start_time, vin.time_base) or 0.0
-        silence = _AudioPath(out, aout, start) if ain is None else None
+        start = to_seconds(vin.start_time, vin.time_base) or 0.0
+        silence = AudioPath(out, aout, start) if ain is None else None
         for count, packet in enumerate(inp.demux(streams)):
             real = check.packet(packet)
             is_video = packet.stream.type == "video"
             decoder = vin if is_video or ain is None else ain
             for frame in decoder.decode(packet):
-                _check_frame(frame)
+                check_frame(frame)
             if not real:
                 continue
             packet.stream = vout if is_video else aout
@@ -381,13 +266,17 @@ def remux(
         check.finish()
         if silence is not None:
             silence.finish(check.video_seconds)
-    return Output(width=p.width, height=p.height, duration_ms=_duration_ms(dst), remuxed=True)
+    return Output(width=p.width, height=p.height, duration_ms=duration_ms(dst), remuxed=True)
 
 
 # --- transcode --------------------------------------------------------------------------------
 
 
-def _orientation_filters(rotation: int) -> list[tuple[str, str | None]]:
+Filter = tuple[str, str | None]
+"""A filter's name and its arguments, if any."""
+
+
+def _orientation_filters(rotation: int) -> list[Filter]:
     if rotation == 90:
         return [("transpose", "clock")]
     if rotation == 270:
@@ -421,34 +310,27 @@ class _VideoPath:
             key == (*self.stored_size, "yuv420p") and self.p.rotation == 0 and not self.limits_fps
         )
 
-    def _build(self, frame: av.VideoFrame) -> av.filter.Graph:
-        graph = av.filter.Graph()
-        node = graph.add_buffer(
-            width=frame.width, height=frame.height, format=frame.format, time_base=self.time_base
-        )
+    def _filters(self) -> list[Filter]:
+        """What is done to each picture: scaled (in the stored orientation), yuv420p, upright."""
         w, h = self.stored_size
-        chain: list[tuple[str, str | None]] = [
+        return [
             ("scale", f"{w}:{h}:flags=bicubic"),
             ("format", "yuv420p"),
             *_orientation_filters(self.p.rotation),
         ]
-        if self.limits_fps:
+
+    def _build(self, frame: av.VideoFrame) -> av.filter.Graph:
+        chain = self._filters()
+        if self.limits_fps:  # last: it drops or repeats whole pictures
             chain.append(("fps", str(int(MAX_FPS))))
-        for name, args in chain:
-            nxt = graph.add(name, args) if args is not None else graph.add(name)
-            node.link_to(nxt)
-            node = nxt
-        sink = graph.add("buffersink")
-        node.link_to(sink)
-        graph.configure()
-        return graph
+        return _filter_graph(frame, self.time_base, chain)
 
     def frames(self, frame: av.VideoFrame | None) -> Iterator[av.VideoFrame]:
         """Push a decoded frame (None at the end) and yield what comes out."""
         if frame is None:
             yield from self._drain()
             return
-        _check_frame(frame)
+        check_frame(frame)
         key = (frame.width, frame.height, frame.format.name)
         if self.passes_through(key):
             # Already the right size and format, upright, not too fast: no filter work at all.
@@ -472,36 +354,30 @@ class _VideoPath:
             self.key = None
 
 
+def _filter_graph(
+    frame: av.VideoFrame, time_base: Fraction, chain: Sequence[Filter]
+) -> av.filter.Graph:
+    """A configured graph taking frames like ``frame`` through ``chain``, in order."""
+    graph = av.filter.Graph()
+    node = graph.add_buffer(
+        width=frame.width, height=frame.height, format=frame.format, time_base=time_base
+    )
+    for name, args in chain:
+        nxt = graph.add(name, args) if args is not None else graph.add(name)
+        node.link_to(nxt)
+        node = nxt
+    sink = graph.add("buffersink")
+    node.link_to(sink)
+    graph.configure()
+    return graph
+
+
 def _pull(graph: av.filter.Graph) -> Iterator[av.VideoFrame]:
     while True:
         try:
             yield graph.vpull()
         except (av.error.BlockingIOError, av.error.EOFError):
             return
-
-
-class _VideoEncoder:
-    """Frames → H.264, with timestamps from the start of the video, strictly increasing."""
-
-    def __init__(
-        self, out: av.container.OutputContainer, stream: av.video.stream.VideoStream, start: float
-    ) -> None:
-        self.out = out
-        self.stream = stream
-        self.start = start
-        self.last_pts: int | None = None
-
-    def encode(self, frame: av.VideoFrame) -> None:
-        if frame.pts is not None and frame.time_base is not None:
-            pts = max(0, frame.pts - round(self.start / frame.time_base))
-            if self.last_pts is not None and pts <= self.last_pts:
-                return  # a repeated timestamp: the encoder needs them strictly increasing
-            frame.pts = self.last_pts = pts
-        frame.pict_type = av.video.frame.PictureType.NONE  # let x264 place keyframes
-        self.out.mux(self.stream.encode(frame))
-
-    def finish(self) -> None:
-        self.out.mux(self.stream.encode(None))
 
 
 def transcode(
@@ -534,7 +410,7 @@ def _transcode(
     bed: SoundBed | None,
 ) -> Output:
     fps = min(p.fps or 30.0, MAX_FPS)
-    with _open_source(src, p) as inp, _open_output(dst) as out:
+    with _open_source(src, p) as inp, open_output(dst) as out:
         vin = video_stream(inp)
         if vin is None:
             raise media_error("no_video_stream")
@@ -546,41 +422,51 @@ def _transcode(
         # The encoder counts in the time base the filter graph hands out, so variable frame
         # rates keep their timing (counting in 1/fps would round neighbours together).
         encoder_time_base = Fraction(1, int(MAX_FPS)) if video.limits_fps else video.time_base
-        vout = out.add_stream(
-            "libx264", rate=Fraction(fps).limit_denominator(1001), time_base=encoder_time_base
-        )
-        vout.width, vout.height, vout.pix_fmt = width, height, "yuv420p"
-        vout.codec_context.options = {**X264_OPTIONS, "profile": "high", "threads": str(threads)}
-        # Frame threads, as the ffmpeg command line uses: PyAV's default (slice threads) makes
-        # x264 split each frame, which is slower and gives larger files.
-        vout.codec_context.thread_type = "FRAME"
-        aout = _add_aac(out)
-        streams = [vin] if ain is None else [vin, ain]
-        check = _SourceCheck(inp, streams, p)
+        vout = add_h264(out, (width, height), fps, encoder_time_base, threads)
+        aout = add_aac(out)
         # Both tracks start at zero where the video starts.
-        start = _seconds(vin.start_time, vin.time_base) or 0.0
-        encoder = _VideoEncoder(out, vout, start)
+        start = to_seconds(vin.start_time, vin.time_base) or 0.0
+        encoder = VideoEncoder(out, vout, start)
         volumes = (soundtrack.volume, soundtrack.clip_volume) if soundtrack else (1.0, 1.0)
-        audio = _AudioPath(out, aout, start, bed, *volumes)
-        for count, packet in enumerate(inp.demux(streams)):
-            check.packet(packet)  # the empty packets at the end flush the decoders
-            if packet.stream.type == "video":
-                for frame in vin.decode(packet):
-                    for out_frame in video.frames(frame):
-                        encoder.encode(out_frame)
-                if ain is None and check.video_end is not None:
-                    audio.silence_until(check.video_end - start)
-            elif ain is not None:
-                for audio_frame in ain.decode(packet):
-                    audio.push(audio_frame)
-            if progress and count % PROGRESS_EVERY == 0:
-                progress(check.share())
-        check.finish()
-        for out_frame in video.frames(None):
-            encoder.encode(out_frame)
+        audio = AudioPath(out, aout, start, bed, *volumes)
+        check = _decode_source(inp, p, vin, ain, video, encoder.encode, audio, progress)
         encoder.finish()
         audio.finish(check.video_seconds)
-    return Output(width=width, height=height, duration_ms=_duration_ms(dst), remuxed=False)
+    return Output(width=width, height=height, duration_ms=duration_ms(dst), remuxed=False)
+
+
+def _decode_source(
+    inp: av.container.InputContainer,
+    p: Probe,
+    vin: av.video.stream.VideoStream,
+    ain: av.audio.stream.AudioStream | None,
+    video: _VideoPath,
+    show: Callable[[av.VideoFrame], None],
+    audio: AudioPath,
+    progress: Progress | None,
+) -> _SourceCheck:
+    """Decode the whole source, every packet checked: the pictures through ``video`` to
+    ``show``, the sound of ``ain`` to ``audio`` (without it, silence as the pictures go).
+    Returns the finished check, which knows how long the video is."""
+    streams = [vin] if ain is None else [vin, ain]
+    check = _SourceCheck(inp, streams, p)
+    for count, packet in enumerate(inp.demux(streams)):
+        check.packet(packet)  # the empty packets at the end flush the decoders
+        if packet.stream.type == "video":
+            for frame in vin.decode(packet):
+                for out_frame in video.frames(frame):
+                    show(out_frame)
+            if ain is None and check.video_end is not None:
+                audio.silence_until_source(check.video_end)
+        elif ain is not None:
+            for audio_frame in ain.decode(packet):
+                audio.push(audio_frame)
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(check.share())
+    check.finish()
+    for out_frame in video.frames(None):
+        show(out_frame)
+    return check
 
 
 # --- poster -----------------------------------------------------------------------------------
