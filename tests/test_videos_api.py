@@ -17,7 +17,7 @@ from PIL import Image
 from playback.config import Settings
 from playback.db import Database
 from playback.kit.time import utcnow
-from playback.media import service, tasks
+from playback.media import processing, tasks
 from playback.media.models import Video
 from playback.social.models import Follow
 from playback.storage import Storage
@@ -378,18 +378,18 @@ def test_transient_errors_are_retried_and_give_up_eventually(
 
     monkeypatch.setattr(storage, "put_file", flaky_put)
     with pytest.raises(OSError, match="hiccup"):
-        service.do_process_video(database, storage, settings, video_id)
+        processing.do_process_video(database, storage, settings, video_id)
     assert _video(database, video_id).status == "processing"
     assert _video(database, video_id).lease_until is None  # released for the retry
-    assert service.do_process_video(database, storage, settings, video_id) == "ready"
+    assert processing.do_process_video(database, storage, settings, video_id) == "ready"
 
     # A video that keeps failing ends as failed after the last attempt.
     second = uuid.UUID(str(upload(client, maya_h, clip())["id"]))
     failures["left"] = 100
     settings.transcode_max_attempts = 2
     with pytest.raises(OSError):
-        service.do_process_video(database, storage, settings, second)
-    assert service.do_process_video(database, storage, settings, second) == "failed"
+        processing.do_process_video(database, storage, settings, second)
+    assert processing.do_process_video(database, storage, settings, second) == "failed"
     video = _video(database, second)
     assert (video.status, video.error_code) == ("failed", "processing_failed")
     assert [k for k in storage.list_keys("videos/") if str(second) in k] == []

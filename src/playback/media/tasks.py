@@ -11,7 +11,7 @@ from huey import crontab
 from playback.config import get_settings
 from playback.db import get_database
 from playback.jobs import huey, on_consumer_start
-from playback.media import service
+from playback.media import processing
 from playback.storage import create_storage
 
 log = structlog.get_logger("playback.media")
@@ -20,7 +20,7 @@ log = structlog.get_logger("playback.media")
 @huey.task(retries=4, retry_delay=5, retry_backoff=2)
 def process_video(video_id: str) -> str:
     settings = get_settings()
-    return service.do_process_video(
+    return processing.do_process_video(
         get_database(), create_storage(settings), settings, uuid.UUID(video_id)
     )
 
@@ -29,7 +29,7 @@ def process_video(video_id: str) -> str:
 def mute_video(video_id: str) -> str:
     """Take a lapsed track out of a published video (see ``sounds.tasks.enforce_licences``)."""
     settings = get_settings()
-    return service.do_mute_video(
+    return processing.do_mute_video(
         get_database(), create_storage(settings), settings, uuid.UUID(video_id)
     )
 
@@ -38,9 +38,11 @@ def mute_video(video_id: str) -> str:
 def recover_stalled_videos() -> int:
     """Every minute: hand processing videos that nobody holds back to the queue."""
     settings = get_settings()
-    service.clean_work_dir(settings)
+    processing.clean_work_dir(settings)
     with get_database().unit_of_work(write=False) as db:
-        stalled = service.list_stalled(db, dt.timedelta(seconds=settings.transcode_lease_seconds))
+        stalled = processing.list_stalled(
+            db, dt.timedelta(seconds=settings.transcode_lease_seconds)
+        )
     for video_id in stalled:
         process_video(str(video_id))
     if stalled:

@@ -210,7 +210,7 @@ def enforce() -> None:
 
     from playback.config import get_settings
     from playback.db import get_database
-    from playback.media.service import do_mute_video
+    from playback.media.processing import do_mute_video
     from playback.sounds.service import do_enforce_licences
     from playback.storage import create_storage
 
