@@ -18,6 +18,7 @@ import numpy as np
 from playback.config import Settings
 from playback.db import Database
 from playback.media.audio import AUDIO_RATE, normalize_audio, read_samples
+from playback.media.synth import write_wav
 from playback.sounds.models import DEFAULT_MAX_CLIP_MS, USER_USE, Label, Licence, Sound
 from playback.storage import create_storage
 from tests.media_corpus import REPO_ROOT
@@ -37,17 +38,7 @@ def music_file(tmp_path: Path, seconds: float = 40.0) -> Path:
     notes = 220 * 2 ** (rng.integers(0, 24, size=int(seconds * 4) + 1) / 12)
     tone = np.sin(2 * np.pi * notes[(t * 4).astype(int)] * t)
     noise = rng.standard_normal(samples) * 0.2
-    mono = ((tone * 0.5 + noise) * 0.5).astype(np.float32)
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=AUDIO_RATE, layout="mono")
-        for start in range(0, samples, AUDIO_RATE):
-            frame = av.AudioFrame.from_ndarray(
-                mono[None, start : start + AUDIO_RATE], format="flt", layout="mono"
-            )
-            frame.sample_rate = AUDIO_RATE
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
+    return write_wav(path, ((tone * 0.5 + noise) * 0.5).astype(np.float32), AUDIO_RATE)
 
 
 def add_track(

@@ -31,7 +31,7 @@ from playback.media.models import (
     VideoMention,
 )
 from playback.media.probe import Probe, probe
-from playback.media.service import can_view, limits_from, video_prefix
+from playback.media.service import can_view, get_video_and_creator, limits_from, video_prefix
 from playback.media.transcode import Output, poster, process
 from playback.storage import Storage
 
@@ -276,12 +276,10 @@ def _publish_sound(db: Session, video_id: uuid.UUID, original: _OriginalSound | 
     """Give a new video its original sound, and keep the use of its sound."""
     from playback.sounds.service import do_create_original_sound, do_record_use
 
-    row = db.execute(
-        sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
-    ).first()
-    if row is None:
+    found = get_video_and_creator(db, video_id)
+    if found is None:
         return
-    video, creator = row[0], row[1]
+    video, creator = found
     if original is not None:
         do_create_original_sound(
             db,
@@ -299,12 +297,10 @@ def do_notify_caption_mentions(db: Session, video_id: uuid.UUID) -> None:
     across a block, never about a video they cannot open)."""
     from playback.engagement.notifications import do_notify
 
-    row = db.execute(
-        sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
-    ).first()
-    if row is None:
+    found = get_video_and_creator(db, video_id)
+    if found is None:
         return
-    video, creator = row[0], row[1]
+    video, creator = found
     mentioned = db.scalars(
         sa.select(User)
         .join(VideoMention, VideoMention.user_id == User.id)
@@ -324,14 +320,10 @@ def do_mute_video(
     from playback.sounds.service import is_track_licensed_for
 
     with database.unit_of_work(write=False) as db:
-        row = db.execute(
-            sa.select(Video, User)
-            .join(User, User.id == Video.creator_id)
-            .where(Video.id == video_id)
-        ).first()
-        if row is None or row[0].status != "ready" or row[0].sound_muted:
+        found = get_video_and_creator(db, video_id)
+        if found is None or found[0].status != "ready" or found[0].sound_muted:
             return "skipped"
-        video, creator = row[0], row[1]
+        video, creator = found
         if is_track_licensed_for(db, video, creator):
             return "licensed"
         muted_key = video.muted_video_key

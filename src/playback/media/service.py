@@ -89,14 +89,19 @@ def can_view(db: Session, video: Video, creator: User, viewer: User | None) -> b
     return viewer is not None and is_approved_follower(db, viewer.id, creator.id)
 
 
-def access_video(db: Session, video_id: uuid.UUID, viewer: User | None) -> tuple[Video, User]:
-    """The video and its creator if ``viewer`` may see it; otherwise ``video_not_found``."""
+def get_video_and_creator(db: Session, video_id: uuid.UUID) -> tuple[Video, User] | None:
     row = db.execute(
         sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id == video_id)
     ).first()
-    if row is None or not can_view(db, row[0], row[1], viewer):
+    return (row[0], row[1]) if row is not None else None
+
+
+def access_video(db: Session, video_id: uuid.UUID, viewer: User | None) -> tuple[Video, User]:
+    """The video and its creator if ``viewer`` may see it; otherwise ``video_not_found``."""
+    found = get_video_and_creator(db, video_id)
+    if found is None or not can_view(db, found[0], found[1], viewer):
         raise NotFound("video")
-    return row[0], row[1]
+    return found
 
 
 def list_tags(

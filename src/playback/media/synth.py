@@ -80,12 +80,18 @@ def make_tune(path: Path, *, seconds: float = 40.0, root_hz: float = 220.0, seed
     envelope = np.exp(-6 * ((times * 4) % 1))
     melody = 0.3 * envelope * np.sin(2 * math.pi * freq * times)
     beat = 0.25 * np.exp(-30 * ((times * 2) % 1)) * np.sin(2 * math.pi * 60 * times)
-    mono = (melody + beat).astype(np.float32)
+    return write_wav(path, (melody + beat).astype(np.float32), rate)
+
+
+def write_wav(path: Path, mono: np.ndarray, rate: int) -> Path:
+    """Float samples (-1..1, one channel) as a 16-bit PCM WAV file."""
     with av.open(str(path), "w", format="wav") as out:
         stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        for start in range(0, total, rate):
+        for start in range(0, len(mono), rate):
             frame = av.AudioFrame.from_ndarray(
-                mono[None, start : start + rate], format="flt", layout="mono"
+                np.ascontiguousarray(mono[None, start : start + rate], dtype=np.float32),
+                format="flt",
+                layout="mono",
             )
             frame.sample_rate = rate
             out.mux(stream.encode(frame))

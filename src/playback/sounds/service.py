@@ -86,7 +86,7 @@ def get_sound(db: Session, sound_id: uuid.UUID) -> Sound | None:
 def access_sound(db: Session, sound_id: uuid.UUID, viewer: User | None) -> Sound:
     """The sound if ``viewer`` may see its page: every track; an original sound unless its
     origin video is hidden from the viewer (private, or a block between them)."""
-    from playback.media.service import can_view
+    from playback.media.service import can_view, get_video_and_creator
 
     sound = db.get(Sound, sound_id)
     if sound is None:
@@ -95,14 +95,9 @@ def access_sound(db: Session, sound_id: uuid.UUID, viewer: User | None) -> Sound
         owner = sound.origin_user_id
         if owner is not None and viewer is not None and is_blocked_either_way(db, viewer.id, owner):
             raise NotFound("sound")
-        if sound.origin_video_id is not None:
-            row = db.execute(
-                sa.select(Video, User)
-                .join(User, User.id == Video.creator_id)
-                .where(Video.id == sound.origin_video_id)
-            ).first()
-            if row is not None and not can_view(db, row[0], row[1], viewer):
-                raise NotFound("sound")
+        origin = get_video_and_creator(db, sound.origin_video_id) if sound.origin_video_id else None
+        if origin is not None and not can_view(db, origin[0], origin[1], viewer):
+            raise NotFound("sound")
     return sound
 
 
