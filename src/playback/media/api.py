@@ -24,7 +24,7 @@ PAGE_SIZE = 24
     "/videos",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadAccepted,
-    responses=error_responses(400, 401, 403, 413, 422, 429),
+    responses=error_responses(400, 401, 403, 404, 413, 422, 429),
 )
 def upload_video(
     file: UploadFile,
