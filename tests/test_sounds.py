@@ -474,3 +474,55 @@ def test_the_enforce_command_mutes_at_once(
     assert result.exit_code == 0, result.output
     assert "1 videos muted, 0 restored." in result.output
     assert client.get(f"/api/v1/videos/{vid}").json()["sound"]["available"] is False
+
+
+def test_a_browser_recording_with_dropped_frames_takes_a_sound(tmp_path: Path) -> None:
+    """A WebM whose video skips 0.4 s (a busy browser drops frames) while its audio goes on is
+    whole: laying a sound over it (its own audio not decoded) must not call it damaged."""
+    from fractions import Fraction
+
+    import av
+
+    from playback.media.audio import Soundtrack, normalize_audio
+    from playback.media.probe import probe
+    from playback.media.transcode import process
+
+    track = tmp_path / "track.m4a"
+    normalize_audio(music_file(tmp_path), track)
+    src = tmp_path / "gappy.webm"
+    rng = np.random.default_rng(3)
+    with av.open(str(src), "w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=30)
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        audio = out.add_stream("libopus", rate=48000, layout="mono")
+        times, t = [], 0
+        while t < 2500:
+            times.append(t)
+            t += 400 if 1000 <= t < 1100 else 33  # one 0.4 s gap
+        picture, audio_pts = np.zeros((120, 160, 3), np.uint8), 0
+        for ms in times:
+            picture[:] = (ms // 10) % 255
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            for packet in video.encode(frame):
+                out.mux(packet)
+            while audio_pts < (ms + 33) * 48:
+                noise = (rng.random((1, 960)) - 0.5).astype(np.float32)
+                sound = av.AudioFrame.from_ndarray(noise, format="flt", layout="mono")
+                sound.sample_rate, sound.pts = 48000, audio_pts
+                audio_pts += 960
+                for packet in audio.encode(sound):
+                    out.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    info = probe(src)
+    for clip_volume in (0.0, 0.5):
+        made = process(
+            src,
+            tmp_path / f"out-{clip_volume}.mp4",
+            info,
+            soundtrack=Soundtrack(track, 5.0, 1.0, clip_volume),
+        )
+        assert abs(made.duration_ms - 2500) < 200

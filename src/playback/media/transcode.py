@@ -415,8 +415,9 @@ def _transcode(
         if vin is None:
             raise media_error("no_video_stream")
         ain = audio_stream(inp)
-        if soundtrack is not None and soundtrack.clip_volume == 0:
-            ain = None  # the sound replaces the clip's audio: no need to decode it
+        # When the sound replaces the clip's audio, that audio is read (its packets checked,
+        # so the demuxer's view of the file stays whole) but not decoded.
+        own_audio = soundtrack is None or soundtrack.clip_volume > 0
         _prepare_video_decoder(vin, p, threads)
         video = _VideoPath(p, vin.time_base or Fraction(1, 1000))
         # The encoder counts in the time base the filter graph hands out, so variable frame
@@ -429,7 +430,9 @@ def _transcode(
         encoder = VideoEncoder(out, vout, start)
         volumes = (soundtrack.volume, soundtrack.clip_volume) if soundtrack else (1.0, 1.0)
         audio = AudioPath(out, aout, start, bed, *volumes)
-        check = _decode_source(inp, p, vin, ain, video, encoder.encode, audio, progress)
+        check = _decode_source(
+            inp, p, vin, ain, video, encoder.encode, audio, progress, decode_audio=own_audio
+        )
         encoder.finish()
         audio.finish(check.video_seconds)
     return Output(width=width, height=height, duration_ms=duration_ms(dst), remuxed=False)
@@ -444,11 +447,17 @@ def _decode_source(
     show: Callable[[av.VideoFrame], None],
     audio: AudioPath,
     progress: Progress | None,
+    *,
+    decode_audio: bool = True,
 ) -> _SourceCheck:
     """Decode the whole source, every packet checked: the pictures through ``video`` to
-    ``show``, the sound of ``ain`` to ``audio`` (without it, silence as the pictures go).
-    Returns the finished check, which knows how long the video is."""
+    ``show``, the sound of ``ain`` to ``audio`` (without it, or with ``decode_audio`` off,
+    silence as the pictures go). Returns the finished check, which knows how long the video is.
+
+    Every stream's packets are read and checked even when its sound is not wanted: reading
+    only some streams of a Matroska file makes the others' bytes look like skipped garbage."""
     streams = [vin] if ain is None else [vin, ain]
+    silent = ain is None or not decode_audio
     check = _SourceCheck(inp, streams, p)
     for count, packet in enumerate(inp.demux(streams)):
         check.packet(packet)  # the empty packets at the end flush the decoders
@@ -456,9 +465,9 @@ def _decode_source(
             for frame in vin.decode(packet):
                 for out_frame in video.frames(frame):
                     show(out_frame)
-            if ain is None and check.video_end is not None:
+            if silent and check.video_end is not None:
                 audio.silence_until_source(check.video_end)
-        elif ain is not None:
+        elif not silent and ain is not None:
             for audio_frame in ain.decode(packet):
                 audio.push(audio_frame)
         if progress and count % PROGRESS_EVERY == 0:
