@@ -375,9 +375,9 @@ def test_sound_page_lists_videos_most_viewed_first(
     theirs = client.get(f"/api/v1/sounds/{track}", headers=us).json()
     assert theirs["usable"] is False and theirs["unavailable_reason"] == "licence_unavailable"
 
-    from playback.sounds import api as sounds_api
+    from playback.sounds import cards as sound_cards
 
-    monkeypatch.setattr(sounds_api, "PAGE_SIZE", 1)  # a page of one, to walk the cursor
+    monkeypatch.setattr(sound_cards, "VIDEO_PAGE_SIZE", 1)  # a page of one, to walk the cursor
     seen: list[str] = []
     cursor = None
     first_cursor = None

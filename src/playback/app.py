@@ -144,6 +144,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.sounds.api import router as sounds_router
     from playback.web.discover import router as discover_router
     from playback.web.pages import router as pages_router
+    from playback.web.sounds import router as sound_pages_router
 
     app.include_router(accounts_router)
     app.include_router(media_router)
@@ -154,6 +155,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(feeds_router)
     app.include_router(search_router)
     app.include_router(sounds_router)
+    app.include_router(sound_pages_router)
     app.include_router(pages_router)
     app.include_router(discover_router)
 

@@ -3,18 +3,16 @@ sound's reuse switch."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from playback.accounts.auth import CurrentUser, OptionalUser
 from playback.errors import error_responses
-from playback.kit.cursors import InvalidCursor, decode_cursor, split_page
 from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
 from playback.sounds import service
-from playback.sounds.cards import sound_cards
+from playback.sounds.cards import sound_cards, sound_video_page
 from playback.sounds.schemas import (
     SoundOut,
     SoundPage,
@@ -97,21 +95,6 @@ def list_sound_videos(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> SoundVideoPage:
     """The videos made with a sound, most viewed first (cursor-paginated)."""
-    from playback.engagement.cards import video_cards
-
     sound = service.access_sound(db, require_id(sound_id, "sound"), viewer)
-    scope = f"sound-videos:{sound.id}"
-    position = decode_cursor(scope, cursor)
-    after = None
-    if position is not None:
-        try:
-            after = (int(position["views"]), uuid.UUID(position["id"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
-    rows = service.list_sound_videos(db, sound, viewer, after=after, limit=PAGE_SIZE + 1)
-    rows, next_cursor = split_page(
-        rows, PAGE_SIZE, scope, lambda row: {"views": row[0].view_count, "id": str(row[0].id)}
-    )
-    return SoundVideoPage(
-        items=video_cards(db, storage, settings, rows, viewer), next_cursor=next_cursor
-    )
+    items, next_cursor = sound_video_page(db, storage, settings, sound, viewer, cursor)
+    return SoundVideoPage(items=items, next_cursor=next_cursor)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session
 
 from playback.accounts.models import User
-from playback.media.schemas import Creator
+from playback.config import Settings
+from playback.kit.cursors import InvalidCursor, decode_cursor, split_page
+from playback.media.schemas import Creator, VideoOut
 from playback.sounds import service
 from playback.sounds.models import Sound
 from playback.sounds.schemas import SoundOut
@@ -53,3 +57,33 @@ def sound_cards(
             )
         )
     return cards
+
+
+VIDEO_PAGE_SIZE = 24
+
+
+def sound_video_page(
+    db: Session,
+    storage: Storage,
+    settings: Settings,
+    sound: Sound,
+    viewer: User | None,
+    cursor: str | None,
+) -> tuple[list[VideoOut], str | None]:
+    """A page of the sound's videos, most viewed first, and the cursor of the next page (the
+    API and the sound page walk the same pages)."""
+    from playback.engagement.cards import video_cards
+
+    scope = f"sound-videos:{sound.id}"
+    position = decode_cursor(scope, cursor)
+    after = None
+    if position is not None:
+        try:
+            after = (int(position["views"]), uuid.UUID(position["id"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidCursor() from exc
+    rows = service.list_sound_videos(db, sound, viewer, after=after, limit=VIDEO_PAGE_SIZE + 1)
+    rows, next_cursor = split_page(
+        rows, VIDEO_PAGE_SIZE, scope, lambda row: {"views": row[0].view_count, "id": str(row[0].id)}
+    )
+    return video_cards(db, storage, settings, rows, viewer), next_cursor

@@ -336,15 +336,21 @@ def upload_page(request: Request, settings: AppSettings, auth: PageAuth) -> Resp
 
 @router.get("/v/{video_id}", response_class=HTMLResponse)
 def video_page(
-    request: Request, video_id: str, db: DB, storage: AppStorage, auth: PageAuth
+    request: Request,
+    video_id: str,
+    db: DB,
+    storage: AppStorage,
+    settings: AppSettings,
+    auth: PageAuth,
 ) -> HTMLResponse:
+    from playback.engagement.cards import video_cards
     from playback.media import service as media
-    from playback.media.schemas import VideoOut
 
     vid = require_id(video_id, "video")
     viewer = auth.user if auth else None
     video, creator = media.access_video(db, vid, viewer)
-    out = VideoOut.of(video, creator, storage, media.list_tags(db, [video.id])[video.id])
+    # The full card: its sound credit and the video it answers (a duet or a stitch).
+    out = video_cards(db, storage, settings, [(video, creator)], viewer)[0]
     return render(
         request,
         "video.html",

@@ -313,6 +313,50 @@ function renderFollow(s) {
   );
 }
 
+/** The sound credit, the video this one answers, and the Duet and Stitch buttons. */
+function renderSoundAndRemix(s) {
+  const { el, data } = s;
+  if (data.sound) {
+    const line = el.querySelector("[data-role=sound]");
+    const credit = document.createElement(data.sound.available ? "a" : "span");
+    credit.dataset.testid = "sound-credit";
+    if (data.sound.available) {
+      credit.href = `/sounds/${data.sound.id}`;
+      const { title, artist } = data.sound;
+      // An original sound's title names its creator already ("original sound – @maya").
+      credit.textContent = artist && !title.endsWith(`@${artist}`) ? `${title} · ${artist}` : title;
+    } else {
+      credit.className = "unavailable";
+      credit.textContent = "Sound unavailable";
+    }
+    line.append(" ", credit);
+    line.hidden = false;
+  }
+  if (data.remix) {
+    const line = el.querySelector("[data-role=remix]");
+    const verb = data.remix.kind === "duet" ? "Duet with" : "Stitched from";
+    if (data.remix.video_id) {
+      const link = document.createElement("a");
+      link.href = `/v/${data.remix.video_id}`;
+      link.dataset.testid = "remix-link";
+      link.textContent = `${verb} @${data.remix.creator_handle}`;
+      line.append(link);
+    } else {
+      line.textContent = `${verb} a video that is no longer available`;
+    }
+    line.hidden = false;
+  }
+  const handle = data.creator.handle;
+  const duet = el.querySelector("[data-role=duet]");
+  duet.hidden = !data.allow_duet;
+  duet.href = `/record?duet=${data.id}`;
+  duet.setAttribute("aria-label", `Duet with @${handle}`);
+  const stitch = el.querySelector("[data-role=stitch]");
+  stitch.hidden = !data.allow_stitch;
+  stitch.href = `/record?stitch=${data.id}`;
+  stitch.setAttribute("aria-label", `Stitch @${handle}’s video`);
+}
+
 function buildSlide(data, source, position) {
   const el = template.content.firstElementChild.cloneNode(true);
   const s = {
@@ -352,6 +396,7 @@ function buildSlide(data, source, position) {
   }
   renderCounts(s);
   renderFollow(s);
+  renderSoundAndRemix(s);
 
   // Watch time, progress and the paused icon.
   const bar = el.querySelector("[data-role=progress]");
