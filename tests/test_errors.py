@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from playback.db import Database
-from tests.conftest import count_rows, signup_and_login
+from playback.kit.web import DB
+from playback.web.pages import PageAuth
+from tests.conftest import PASSWORD, count_rows, signup_and_login
 
 
 def assert_error_shape(body: dict[str, object], code: str) -> None:
@@ -148,3 +151,33 @@ def test_page_forms_without_a_csrf_token_are_refused(
     assert response.status_code == 403
     assert 'data-code="csrf_failed"' in response.text
     assert count_rows(database, "users") == 0
+
+
+def test_an_unexpected_failure_on_a_page_of_a_logged_in_user_is_an_html_500(
+    app: FastAPI, client: TestClient
+) -> None:
+    """The failed unit of work has closed its session; the error page must not need the user
+    row (it shows the page as to a visitor)."""
+
+    @app.get("/boom-for-test")
+    def boom(auth: PageAuth, db: DB) -> None:
+        assert auth is not None  # logged in
+        raise RuntimeError("unexpected")
+
+    user, _headers = signup_and_login(client)
+    form = client.get("/login")
+    assert form.status_code == 200
+    response = client.post(
+        "/login",
+        data={
+            "handle": user["handle"],
+            "password": PASSWORD,
+            "csrf_token": form.text.split('name="csrf_token" value="')[1].split('"')[0],
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    with TestClient(app, raise_server_exceptions=False, cookies=client.cookies) as browser:
+        page = browser.get("/boom-for-test", headers={"accept": "text/html"})
+    assert page.status_code == 500
+    assert "Something went wrong on our side." in page.text

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pycountry
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -89,7 +90,7 @@ def render(
     """Render a page with the viewer, CSRF token and shared context; plant the anonymous CSRF
     cookie the first time a browser visits."""
     new_cookie = None if request.cookies.get(CSRF_COOKIE) else new_csrf_cookie()
-    auth: Auth | None = getattr(request.state, "auth", None)
+    auth = _loaded_auth(request)
     storage = request.app.state.storage
     ctx = {
         "request": request,
@@ -119,6 +120,19 @@ def render(
             secure=_secure(request),
         )
     return response
+
+
+def _loaded_auth(request: Request) -> Auth | None:
+    """The viewer, if their row can still be read: an error page after a failed unit of work
+    holds a user row whose session has gone, and shows the page as to a visitor instead."""
+    auth: Auth | None = getattr(request.state, "auth", None)
+    if auth is None:
+        return None
+    try:
+        auth.user.handle  # noqa: B018 - loads the row, or raises if it cannot be loaded
+    except sa.exc.SQLAlchemyError:
+        return None
+    return auth
 
 
 def render_error(
