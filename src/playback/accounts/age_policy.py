@@ -81,3 +81,9 @@ def private_by_default(birthdate: dt.date) -> bool:
 
 def may_be_public(birthdate: dt.date) -> bool:
     return rules_for(birthdate).may_be_public
+
+
+def recommendable_to(creator_birthdate: dt.date, *, follows: bool) -> bool:
+    """Whether a creator's videos may be recommended (For You) to someone: those of 13–15-year-
+    olds only to people who follow them, never to strangers."""
+    return follows or age_band(creator_birthdate) is not AgeBand.YOUNG_TEEN

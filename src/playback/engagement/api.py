@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from playback.accounts.auth import CurrentUser, OptionalUser
 from playback.accounts.models import User
@@ -45,6 +45,21 @@ def viewer_key(request: Request, viewer: User | None, settings: Settings) -> str
         client_ip(request),
         request.headers.get("user-agent"),
     )
+
+
+@router.put(
+    "/videos/{video_id}/not-interested",
+    status_code=204,
+    responses=error_responses(403, 404),
+)
+def not_interested(
+    video_id: str, request: Request, viewer: OptionalUser, db: DB, settings: AppSettings
+) -> Response:
+    """Not interested: the video leaves your For You and videos like it sink (logged out
+    too, for this browser)."""
+    vid = require_id(video_id, "video")
+    service.do_not_interested(db, viewer, viewer_key(request, viewer, settings), vid)
+    return Response(status_code=204)
 
 
 @router.put(

@@ -189,3 +189,17 @@ class FeedImpression(Base):
     )
     viewer_key: Mapped[str] = mapped_column(String(64))
     served_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class NotInterested(Base):
+    """A viewer's "not interested" on a video: it never comes back to them in For You, and
+    videos like it (same creator, sound or hashtags) are pushed down."""
+
+    __tablename__ = "not_interested"
+    __table_args__ = (Index("ix_not_interested_viewer_key_created_at", "viewer_key", "created_at"),)
+
+    viewer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    video_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("videos.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

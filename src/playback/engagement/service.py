@@ -23,6 +23,7 @@ from playback.engagement.models import (
     UNKNOWN_TERRITORY,
     WATCH_SOURCES,
     Like,
+    NotInterested,
     Save,
     Share,
     WatchEvent,
@@ -225,6 +226,17 @@ def do_record_view(
     if counted:
         counters.add(db, "video_views", video.id, +1)
     return ViewResult(counted=counted, watched_ms=watched)
+
+
+def do_not_interested(
+    db: Session, viewer: User | None, viewer_key: str, video_id: uuid.UUID
+) -> None:
+    """ "Not interested": the video leaves the viewer's For You for good, and videos like it
+    (same creator, sound, hashtags) sink (see ``feeds.context``). Idempotent."""
+    media.access_video(db, video_id, viewer)
+    insert_or_ignore(
+        db, NotInterested.__table__, viewer_key=viewer_key, video_id=video_id, created_at=utcnow()
+    )
 
 
 def _sound_played(db: Session, video: Video, watched_ms: int) -> tuple[uuid.UUID | None, int]:

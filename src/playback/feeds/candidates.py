@@ -1,0 +1,176 @@
+"""For You candidate sources: each proposes videos for one reason, with a strength. They are
+cheap, bounded queries; the filters and the ranking after them decide what is shown.
+
+- ``co_watched``: what else the people who watched the viewer's favourite videos watched;
+- ``similar``: videos sharing a hashtag or the sound of the viewer's videos;
+- ``followed``: new videos of accounts the viewer follows;
+- ``trending``: most watched in the viewer's country over the last two days (everywhere, for a
+  viewer whose country is unknown, or when the country has too little);
+- ``fresh``: new uploads with a small audience yet, so every video gets a first one;
+- ``popular``: the most viewed recent videos (a cold start's staple).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from playback.engagement.models import UNKNOWN_TERRITORY, WatchEvent
+from playback.feeds.context import Context
+from playback.media.models import Video, VideoHashtag
+
+PER_SOURCE = 150
+CO_VIEWERS = 300
+FRESH_DAYS = 3
+FRESH_MAX_VIEWS = 50
+RECENT_DAYS = 30
+TRENDING_HOURS = 48
+
+
+@dataclass(frozen=True)
+class Candidate:
+    video_id: uuid.UUID
+    source: str
+    strength: float  # 0..1 within its source
+
+
+Source = Callable[[Session, Context], list[Candidate]]
+
+
+def _normalized(source: str, rows: Sequence[tuple[uuid.UUID | None, float]]) -> list[Candidate]:
+    top = max((float(score) for _, score in rows), default=0.0) or 1.0
+    return [Candidate(vid, source, float(score) / top) for vid, score in rows if vid is not None]
+
+
+def co_watched(db: Session, ctx: Context) -> list[Candidate]:
+    if not ctx.seeds:
+        return []
+    co_viewers = list(
+        db.scalars(
+            sa.select(WatchEvent.viewer_key)
+            .where(WatchEvent.video_id.in_(ctx.seeds), WatchEvent.viewer_key != ctx.viewer_key)
+            .distinct()
+            .limit(CO_VIEWERS)
+        )
+    )
+    if not co_viewers:
+        return []
+    viewers = sa.func.count(sa.distinct(WatchEvent.viewer_key))
+    rows = db.execute(
+        sa.select(WatchEvent.video_id, viewers)
+        .where(WatchEvent.viewer_key.in_(co_viewers), WatchEvent.video_id.not_in(ctx.seeds))
+        .group_by(WatchEvent.video_id)
+        .order_by(viewers.desc())
+        .limit(PER_SOURCE)
+    )
+    return _normalized("co_watched", [(r[0], float(r[1])) for r in rows])
+
+
+def similar(db: Session, ctx: Context) -> list[Candidate]:
+    tags = ctx.likes.top(ctx.likes.hashtags, 10)
+    sounds = ctx.likes.top(ctx.likes.sounds, 5)
+    if not tags and not sounds:
+        return []
+    rows: dict[uuid.UUID, float] = {}
+    if tags:
+        for vid, hits in db.execute(
+            sa.select(VideoHashtag.video_id, sa.func.count())
+            .where(VideoHashtag.hashtag_id.in_(tags))
+            .group_by(VideoHashtag.video_id)
+            .order_by(sa.func.count().desc(), VideoHashtag.video_id.desc())
+            .limit(PER_SOURCE)
+        ):
+            rows[vid] = rows.get(vid, 0.0) + float(hits)
+    if sounds:
+        for vid in db.scalars(
+            sa.select(Video.id)
+            .where(Video.sound_id.in_(sounds), Video.status == "ready")
+            .order_by(Video.view_count.desc())
+            .limit(PER_SOURCE)
+        ):
+            rows[vid] = rows.get(vid, 0.0) + 1.5
+    return _normalized("similar", list(rows.items()))
+
+
+def followed(db: Session, ctx: Context) -> list[Candidate]:
+    if not ctx.following:
+        return []
+    since = ctx.now - dt.timedelta(days=RECENT_DAYS)
+    rows = db.execute(
+        sa.select(Video.id, Video.view_count)
+        .where(
+            Video.creator_id.in_(list(ctx.following)[:1000]),
+            Video.status == "ready",
+            Video.ready_at > since,
+        )
+        .order_by(Video.id.desc())
+        .limit(PER_SOURCE)
+    ).all()
+    # Newest first: strength falls with the position, not the views.
+    return [Candidate(r[0], "followed", 1.0 / (1 + i / 10)) for i, r in enumerate(rows)]
+
+
+def trending(db: Session, ctx: Context) -> list[Candidate]:
+    since = ctx.now - dt.timedelta(hours=TRENDING_HOURS)
+    query = (
+        sa.select(WatchEvent.video_id, sa.func.count())
+        .where(WatchEvent.created_at > since, WatchEvent.video_id.is_not(None))
+        .group_by(WatchEvent.video_id)
+        .order_by(sa.func.count().desc())
+        .limit(PER_SOURCE)
+    )
+    rows: list[tuple[uuid.UUID | None, float]] = []
+    if ctx.territory != UNKNOWN_TERRITORY:
+        local = query.where(WatchEvent.territory == ctx.territory)
+        rows = [(r[0], float(r[1])) for r in db.execute(local)]
+    source = "trending_local"
+    if len(rows) < PER_SOURCE // 3:
+        rows = [(r[0], float(r[1])) for r in db.execute(query)]
+        source = "trending"
+    return _normalized(source, rows)
+
+
+def fresh(db: Session, ctx: Context) -> list[Candidate]:
+    since = ctx.now - dt.timedelta(days=FRESH_DAYS)
+    rows = db.execute(
+        sa.select(Video.id, Video.view_count)
+        .where(
+            Video.status == "ready",
+            Video.ready_at > since,
+            Video.view_count < FRESH_MAX_VIEWS,
+        )
+        .order_by(Video.ready_at.desc())
+        .limit(PER_SOURCE)
+    ).all()
+    # The fewer views so far, the more a first audience is owed.
+    return [Candidate(r[0], "fresh", 1.0 - r[1] / FRESH_MAX_VIEWS) for r in rows]
+
+
+def popular(db: Session, ctx: Context) -> list[Candidate]:
+    since = ctx.now - dt.timedelta(days=RECENT_DAYS)
+    rows = db.execute(
+        sa.select(Video.id, Video.view_count)
+        .where(Video.status == "ready", Video.ready_at > since)
+        .order_by(Video.view_count.desc(), Video.id.desc())
+        .limit(PER_SOURCE)
+    ).all()
+    return _normalized("popular", [(r[0], float(r[1] + 1)) for r in rows])
+
+
+SOURCES: list[Source] = [co_watched, similar, followed, trending, fresh, popular]
+
+
+def gather(
+    db: Session, ctx: Context, sources: list[Source] | None = None
+) -> dict[uuid.UUID, list[Candidate]]:
+    """Every source's proposals, by video (a video proposed for several reasons keeps all)."""
+    found: dict[uuid.UUID, list[Candidate]] = {}
+    for source in sources or SOURCES:
+        for candidate in source(db, ctx):
+            found.setdefault(candidate.video_id, []).append(candidate)
+    return found

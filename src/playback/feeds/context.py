@@ -1,0 +1,198 @@
+"""What the For You pipeline knows about the viewer when it builds a page: who they are, what
+they have watched and done (the whole history for filtering, the recent part as session
+signals), whom they follow and block, and what they said they are not interested in.
+
+Everything is read fresh for every page, so an action changes the very next page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from playback.accounts.models import User
+from playback.engagement.models import (
+    UNKNOWN_TERRITORY,
+    FeedImpression,
+    Like,
+    NotInterested,
+    WatchEvent,
+)
+from playback.kit.time import utcnow
+from playback.media.models import Video, VideoHashtag
+from playback.social.models import Block, Follow
+
+HISTORY = 200  # most recent watch events read for the viewer's taste
+SEEDS = 30  # videos the viewer engaged with most recently, for candidates and affinity
+COMPLETED = 0.8  # share of a video watched that counts as finishing it
+
+
+@dataclass
+class Taste:
+    """What a set of videos have in common: their creators, sounds and hashtags, weighted."""
+
+    creators: dict[uuid.UUID, float] = field(default_factory=lambda: defaultdict(float))
+    sounds: dict[uuid.UUID, float] = field(default_factory=lambda: defaultdict(float))
+    hashtags: dict[uuid.UUID, float] = field(default_factory=lambda: defaultdict(float))
+
+    def add(self, video: Video, tags: list[uuid.UUID], weight: float) -> None:
+        self.creators[video.creator_id] += weight
+        if video.sound_id is not None:
+            self.sounds[video.sound_id] += weight
+        for tag in tags:
+            self.hashtags[tag] += weight
+
+    @staticmethod
+    def top(weights: dict[uuid.UUID, float], n: int) -> list[uuid.UUID]:
+        return sorted(weights, key=lambda key: -weights[key])[:n]
+
+    def affinity(self, video: Video, tags: list[uuid.UUID]) -> float:
+        score = self.creators.get(video.creator_id, 0.0)
+        if video.sound_id is not None:
+            score += 0.7 * self.sounds.get(video.sound_id, 0.0)
+        score += 0.5 * sum(self.hashtags.get(tag, 0.0) for tag in tags)
+        return score
+
+
+@dataclass
+class Context:
+    viewer: User | None
+    viewer_key: str
+    session_id: str
+    now: dt.datetime
+    territory: str
+    seen: set[uuid.UUID]  # watched ever, or served in this feed session
+    not_interested: set[uuid.UUID]
+    blocked: set[uuid.UUID]  # accounts, either way
+    following: set[uuid.UUID]
+    seeds: list[uuid.UUID]  # liked or finished, most recent first
+    likes: Taste  # what the viewer liked, finished or replayed (recent ones weigh more)
+    dislikes: Taste  # what they skipped fast or said "not interested" to
+    tags_of: dict[uuid.UUID, list[uuid.UUID]]  # hashtags of the history's videos
+
+    @property
+    def is_new(self) -> bool:
+        return not self.seeds
+
+
+def load_context(db: Session, viewer: User | None, viewer_key: str, session_id: str) -> Context:
+    watched = {
+        vid
+        for vid in db.scalars(
+            sa.select(WatchEvent.video_id).where(WatchEvent.viewer_key == viewer_key)
+        )
+        if vid is not None
+    }
+    served = set(
+        db.scalars(
+            sa.select(FeedImpression.video_id).where(FeedImpression.session_id == session_id)
+        )
+    )
+    not_interested = list(
+        db.scalars(
+            sa.select(NotInterested.video_id)
+            .where(NotInterested.viewer_key == viewer_key)
+            .order_by(NotInterested.created_at.desc())
+        )
+    )
+    blocked, following, liked = _relations(db, viewer)
+    positive, negative = _signals(db, viewer_key, liked, not_interested)
+    likes, dislikes, tags_of = _tastes(db, positive, negative)
+    return Context(
+        viewer=viewer,
+        viewer_key=viewer_key,
+        session_id=session_id,
+        now=utcnow(),
+        territory=viewer.country if viewer is not None and viewer.country else UNKNOWN_TERRITORY,
+        seen=watched | served,
+        not_interested=set(not_interested),
+        blocked=blocked,
+        following=following,
+        seeds=sorted(positive, key=lambda vid: -positive[vid])[:SEEDS],
+        likes=likes,
+        dislikes=dislikes,
+        tags_of=tags_of,
+    )
+
+
+def _relations(
+    db: Session, viewer: User | None
+) -> tuple[set[uuid.UUID], set[uuid.UUID], list[uuid.UUID]]:
+    """Accounts blocked either way, accounts followed, and the latest likes."""
+    if viewer is None:
+        return set(), set(), []
+    blocked = set(db.scalars(sa.select(Block.blocked_id).where(Block.blocker_id == viewer.id)))
+    blocked |= set(db.scalars(sa.select(Block.blocker_id).where(Block.blocked_id == viewer.id)))
+    following = set(
+        db.scalars(
+            sa.select(Follow.followee_id).where(
+                Follow.follower_id == viewer.id, Follow.status == "accepted"
+            )
+        )
+    )
+    liked = list(
+        db.scalars(
+            sa.select(Like.video_id)
+            .where(Like.user_id == viewer.id)
+            .order_by(Like.created_at.desc())
+            .limit(SEEDS)
+        )
+    )
+    return blocked, following, liked
+
+
+def _signals(
+    db: Session, viewer_key: str, liked: list[uuid.UUID], not_interested: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, float], dict[uuid.UUID, float]]:
+    """How much the viewer liked or disliked each video of their recent history."""
+    history = db.execute(
+        sa.select(WatchEvent.video_id, WatchEvent.watched_ms, Video.duration_ms)
+        .join(Video, Video.id == WatchEvent.video_id)
+        .where(WatchEvent.viewer_key == viewer_key)
+        .order_by(WatchEvent.id.desc())
+        .limit(HISTORY)
+    ).all()
+    positive: dict[uuid.UUID, float] = defaultdict(float)
+    negative: dict[uuid.UUID, float] = defaultdict(float)
+    for rank, (video_id, watched_ms, duration_ms) in enumerate(history):
+        if video_id is None:
+            continue
+        recency = 1.0 / (1 + rank / 20)  # the last few swipes weigh most: session signals
+        ratio = watched_ms / max(1, duration_ms or 1)
+        if ratio >= COMPLETED:
+            # Finishing counts; replays (ratio above 1) count more, up to three times.
+            positive[video_id] += recency * min(ratio, 3.0)
+        elif ratio < 0.2 and watched_ms < 3000:
+            negative[video_id] += 0.5 * recency
+    for rank, video_id in enumerate(liked):
+        positive[video_id] += 2.0 / (1 + rank / 10)
+    for rank, video_id in enumerate(not_interested[:SEEDS]):
+        negative[video_id] += 3.0 / (1 + rank / 10)
+    return positive, negative
+
+
+def _tastes(
+    db: Session, positive: dict[uuid.UUID, float], negative: dict[uuid.UUID, float]
+) -> tuple[Taste, Taste, dict[uuid.UUID, list[uuid.UUID]]]:
+    ids = set(positive) | set(negative)
+    videos = {v.id: v for v in db.scalars(sa.select(Video).where(Video.id.in_(ids)))} if ids else {}
+    tags_of: dict[uuid.UUID, list[uuid.UUID]] = {vid: [] for vid in videos}
+    if videos:
+        for vid, tag in db.execute(
+            sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id).where(
+                VideoHashtag.video_id.in_(list(videos))
+            )
+        ):
+            tags_of[vid].append(tag)
+    likes, dislikes = Taste(), Taste()
+    for vid, weight in positive.items():
+        if vid in videos:
+            likes.add(videos[vid], tags_of[vid], weight)
+    for vid, weight in negative.items():
+        if vid in videos:
+            dislikes.add(videos[vid], tags_of[vid], weight)
+    return likes, dislikes, tags_of
