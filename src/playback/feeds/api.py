@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.db import Database
 from playback.engagement.api import viewer_key
 from playback.engagement.cards import video_cards
 from playback.errors import error_responses
@@ -55,7 +56,11 @@ def for_you_feed(
     position = decode_cursor(f"for-you:{key}", cursor)
     session_id = str(position["session"]) if position else service.new_session_id()
     ranked = service.rank_for_you(db, viewer, key, session_id)
-    service.do_record_impressions(db, session_id, key, [r.video.id for r in ranked])
+    # The page is read in a read-only unit of work; the impressions are written in a short one
+    # of their own, so ranking never holds (or, on SQLite, waits to upgrade to) the write lock.
+    database: Database = request.app.state.database
+    with database.unit_of_work() as write:
+        service.do_record_impressions(write, session_id, key, [r.video.id for r in ranked])
     cards = video_cards(
         db,
         storage,

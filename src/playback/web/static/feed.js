@@ -394,6 +394,11 @@ function buildSlide(data, source, position) {
     reasons.setAttribute("aria-label", `Why you're seeing this: ${data.reasons.join(", ")}`);
     reasons.hidden = false;
   }
+  if (state.tab === "for_you") {
+    const notInterested = el.querySelector("[data-role=not-interested]");
+    notInterested.hidden = false;
+    notInterested.addEventListener("click", () => markNotInterested(s, notInterested));
+  }
   renderCounts(s);
   renderFollow(s);
   renderSoundAndRemix(s);
@@ -553,6 +558,19 @@ async function copyText(text) {
     area.remove();
     return ok;
   }
+}
+
+// "Not interested": the video never comes back and videos like it sink; on to the next one.
+async function markNotInterested(s, button) {
+  button.disabled = true;
+  try {
+    await api(`/api/v1/videos/${s.data.id}/not-interested`, { method: "PUT" });
+  } catch (error) {
+    button.disabled = false;
+    return;
+  }
+  button.textContent = "Got it: fewer videos like this";
+  feedEl.scrollBy({ top: feedEl.clientHeight, behavior: reducedMotion ? "auto" : "smooth" });
 }
 
 async function share(s) {
