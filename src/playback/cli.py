@@ -8,6 +8,7 @@ import typer
 
 from playback.config import get_settings
 from playback.db import Database
+from playback.recsys import cli as recsys_cli
 from playback.sounds import cli as sounds_cli
 
 cli = typer.Typer(
@@ -148,6 +149,7 @@ def reconcile(
 
 
 cli.add_typer(sounds_cli.app, name="sounds")
+cli.add_typer(recsys_cli.app, name="recsys")
 
 
 def main() -> None:
