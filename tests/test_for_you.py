@@ -179,3 +179,30 @@ def test_a_failing_pipeline_falls_back_to_the_newest_videos(
     items = client.get("/api/v1/feeds/for-you").json()["items"]
     assert [i["id"] for i in items] == list(reversed(videos))
     assert all(i["reasons"] == ["New on Playback"] for i in items)
+
+
+def test_the_trained_model_picks_what_similar_viewers_watched(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from playback.cli import cli
+
+    quiet = CliRunner().invoke(cli, ["recsys", "train"])
+    assert quiet.exit_code == 0 and "Not enough to learn from yet" in quiet.output
+    makers = [signup_and_login(client, f"maker{i}")[1] for i in range(6)]
+    videos = [post_video(client, h, clip) for h in makers for _ in range(2)]
+    first, pair = videos[0], videos[7]  # a pair nothing else links: other creators, no tags
+    for i in range(6):
+        _, fan = signup_and_login(client, f"fan{i}")
+        for video in (first, pair):
+            _watch(client, video, fan, 3000)  # finished, and replayed
+        _watch(client, videos[2 + i], fan, 300)  # and a glance at something else
+    result = CliRunner().invoke(cli, ["recsys", "train"])
+    assert result.exit_code == 0, result.output
+    assert "Trained on" in result.output
+    _, me = signup_and_login(client, "me.viewer")
+    _watch(client, first, me, 3000)
+    items = client.get("/api/v1/feeds/for-you", headers=me).json()["items"]
+    assert items[0]["id"] == pair
+    assert "Picked for you from what you watched" in items[0]["reasons"]

@@ -1,6 +1,7 @@
 """For You candidate sources: each proposes videos for one reason, with a strength. They are
 cheap, bounded queries; the filters and the ranking after them decide what is shown.
 
+- ``learned``: the trained model's picks for the viewer's recent signals (``recsys/``);
 - ``co_watched``: what else the people who watched the viewer's favourite videos watched;
 - ``similar``: videos sharing a hashtag or the sound of the viewer's videos;
 - ``followed``: new videos of accounts the viewer follows;
@@ -45,6 +46,18 @@ Source = Callable[[Session, Context], list[Candidate]]
 def _normalized(source: str, rows: Sequence[tuple[uuid.UUID | None, float]]) -> list[Candidate]:
     top = max((float(score) for _, score in rows), default=0.0) or 1.0
     return [Candidate(vid, source, float(score) / top) for vid, score in rows if vid is not None]
+
+
+def learned(db: Session, ctx: Context) -> list[Candidate]:
+    from playback.config import get_settings
+    from playback.recsys.platform import recommend
+
+    picks = recommend(get_settings(), ctx.signals, k=PER_SOURCE)
+    top = max((score for _, score in picks), default=0.0)
+    bottom = min((score for _, score in picks), default=0.0)
+    spread = (top - bottom) or 1.0
+    # The model's scores are on its own scale: rank them into 0..1 within the source.
+    return [Candidate(vid, "learned", 0.2 + 0.8 * (s - bottom) / spread) for vid, s in picks]
 
 
 def co_watched(db: Session, ctx: Context) -> list[Candidate]:
@@ -162,7 +175,7 @@ def popular(db: Session, ctx: Context) -> list[Candidate]:
     return _normalized("popular", [(r[0], float(r[1] + 1)) for r in rows])
 
 
-SOURCES: list[Source] = [co_watched, similar, followed, trending, fresh, popular]
+SOURCES: list[Source] = [learned, co_watched, similar, followed, trending, fresh, popular]
 
 
 def gather(

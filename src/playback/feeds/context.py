@@ -73,6 +73,7 @@ class Context:
     likes: Taste  # what the viewer liked, finished or replayed (recent ones weigh more)
     dislikes: Taste  # what they skipped fast or said "not interested" to
     tags_of: dict[uuid.UUID, list[uuid.UUID]]  # hashtags of the history's videos
+    signals: dict[uuid.UUID, float]  # liked minus disliked, per video of the recent history
 
     @property
     def is_new(self) -> bool:
@@ -116,6 +117,10 @@ def load_context(db: Session, viewer: User | None, viewer_key: str, session_id: 
         likes=likes,
         dislikes=dislikes,
         tags_of=tags_of,
+        signals={
+            vid: positive.get(vid, 0.0) - negative.get(vid, 0.0)
+            for vid in set(positive) | set(negative)
+        },
     )
 
 

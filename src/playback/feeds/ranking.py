@@ -6,10 +6,10 @@ the viewer's own; blocked either way; already watched or served in this session;
 interested"; a sound muted because its licence lapsed; and the teen rule — videos of 13–15-year-
 olds go only to people who follow them (``accounts.age_policy.recommendable_to``).
 
-Scoring (until a learned model takes over, see recsys/): the video's engagement per view, its
-freshness, the sources that proposed it, and the viewer's taste — what they finished, replayed
-and liked lately lifts videos of the same creators, sounds and hashtags; what they skipped or
-said "not interested" to pushes such videos down.
+Scoring: the sources that proposed the video (the trained model's pick weighing most, see
+recsys/platform.py), its engagement per view, its freshness, and the viewer's taste — what they
+finished, replayed and liked lately lifts videos of the same creators, sounds and hashtags; what
+they skipped or said "not interested" to pushes such videos down.
 
 Mixing: at most 2 videos of one creator and 2 with one sound in any 10, no more than 3 on one
 hashtag, and a bounded exploration share (new uploads finding their first audience).
@@ -39,6 +39,7 @@ MAX_PER_HASHTAG = 3
 EXPLORATION_EVERY = 5  # one exploration slot in every 5 positions (a 20 % share at most)
 
 SOURCE_WEIGHT = {
+    "learned": 1.2,
     "co_watched": 1.0,
     "similar": 0.8,
     "followed": 0.7,
@@ -48,6 +49,7 @@ SOURCE_WEIGHT = {
     "fresh": 0.3,
 }
 REASONS = {
+    "learned": "Picked for you from what you watched",
     "co_watched": "Popular with people who watched what you watched",
     "similar": "Like videos you enjoyed",
     "followed": "From an account you follow",

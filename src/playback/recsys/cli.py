@@ -270,16 +270,36 @@ def rank(
 
 @app.command()
 def train(
-    interactions: InteractionsOption,
+    interactions: Annotated[
+        Path | None,
+        typer.Option(
+            "--interactions",
+            help="A CSV to train on (see `rank`). Without it: the platform's own events, and the "
+            "model For You serves.",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="The model file (.npz) to write.", show_default=False)
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The model file (.npz) to write (with --interactions; the platform's model "
+            "goes to <data dir>/recsys/model.npz).",
+            show_default=False,
+        ),
+    ] = None,
     item_features: FeaturesOption = None,
     lam: LamOption = None,
     feature_weight: FeatureWeightOption = None,
     popularity_weight: PopularityOption = None,
+    max_items: Annotated[
+        int,
+        typer.Option("--max-items", min=2, help="Platform training: the most watched videos kept."),
+    ] = 5_000,
 ) -> None:
-    """Train on the interactions and save the model to one file (Model.load reads it back)."""
+    """Train and save a model: from a CSV of interactions, or (without --interactions) from the
+    platform's watch events, likes, saves, comments, shares and "not interested" — what For You
+    serves (also done every night by the `train_recommender` job)."""
     import time
 
     from rich.console import Console
@@ -287,6 +307,12 @@ def train(
     from playback.recsys.models import fit
 
     console = Console(stderr=True)
+    if interactions is None:
+        _train_platform(console, max_items)
+        return
+    if out is None:
+        console.print("Say where to write the model: --out FILE.npz")
+        raise typer.Exit(2)
     with _refusals(console):
         data, features = _load(console, interactions, item_features)
         started = time.perf_counter()
@@ -298,6 +324,25 @@ def train(
     console.print(
         f"Trained a {model.kind} model over {model.n_items:,} items in {seconds:.1f} s; "
         f"saved to {out} ({out.stat().st_size / 2**20:.0f} MiB)."
+    )
+
+
+def _train_platform(console: Console, max_items: int) -> None:
+    from playback.config import get_settings
+    from playback.db import get_database
+    from playback.recsys.platform import do_train
+
+    with _progress(console) as progress:
+        result = do_train(get_database(), get_settings(), max_items=max_items, progress=progress)
+    if not result.trained:
+        console.print(
+            f"Not enough to learn from yet ({result.items} videos watched by {result.viewers} "
+            "viewers); For You keeps ranking without a model."
+        )
+        return
+    console.print(
+        f"Trained on {result.events:,} watch events of {result.viewers:,} viewers over "
+        f"{result.items:,} videos in {result.seconds:.1f} s; saved to {result.path}."
     )
 
 
