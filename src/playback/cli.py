@@ -109,6 +109,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         seed_demo_remixes(db, storage, settings)
     with database.unit_of_work() as db:
         seed_demo_engagement(db)
+    from playback.recsys.platform import do_train
+
+    do_train(database, settings)  # For You starts with a model learned from the demo's history
     jobs.configure_jobs(settings)
     lines = [
         "",
