@@ -1,7 +1,7 @@
 """Shared helpers for the server benchmarks: a database to run against (embedded SQLite in a
 temporary data directory, or a fresh schema in PostgreSQL), the real server started with
-``python -m playback serve`` in a subprocess, fast bulk seeding of users, sessions, follows and
-videos, and latency/throughput arithmetic."""
+``python -m playback serve`` in a subprocess, fast bulk seeding of users, sessions, follows,
+videos (and the other tables, by name in ``TABLES``), and latency/throughput arithmetic."""
 
 from __future__ import annotations
 
@@ -41,9 +41,11 @@ from playback.accounts.models import AuthSession, User
 from playback.accounts.passwords import hash_password, use_fast_parameters
 from playback.config import Settings
 from playback.db import Database
-from playback.media.models import Video
+from playback.engagement.models import FeedImpression, Like, NotInterested, WatchEvent
+from playback.media.models import Hashtag, Video, VideoHashtag
 from playback.migrations import upgrade
-from playback.social.models import Follow
+from playback.social.models import Block, Follow
+from playback.sounds.models import Label, Licence, Sound, SoundUse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = os.environ.get(
@@ -417,10 +419,24 @@ def follow_row(follower: uuid.UUID, followee: uuid.UUID, at: dt.datetime) -> dic
 
 
 TABLES = {
-    "users": User.__table__,
-    "sessions": AuthSession.__table__,
-    "videos": Video.__table__,
-    "follows": Follow.__table__,
+    table.name: table
+    for table in (
+        User.__table__,
+        AuthSession.__table__,
+        Video.__table__,
+        Follow.__table__,
+        Block.__table__,
+        Hashtag.__table__,
+        VideoHashtag.__table__,
+        Label.__table__,
+        Sound.__table__,
+        Licence.__table__,
+        SoundUse.__table__,
+        WatchEvent.__table__,
+        Like.__table__,
+        NotInterested.__table__,
+        FeedImpression.__table__,
+    )
 }
 
 

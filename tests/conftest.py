@@ -108,6 +108,9 @@ def database(settings: Settings) -> Iterator[Database]:
     database = Database(settings)
     set_database(database)
     jobs.configure_jobs(settings, immediate=True)
+    from playback.feeds.candidates import clear_caches
+
+    clear_caches()  # per-process caches must not carry one test's rows into the next
     yield database
     _empty_all_tables(database)
     set_database(None)

@@ -114,6 +114,11 @@ class WatchEvent(Base):
         Index("ix_watch_events_viewer_key_video_id", "viewer_key", "video_id"),
         # Usage reports: a sound's plays in a month.
         Index("ix_watch_events_sound_id_created_at", "sound_id", "created_at"),
+        # Trending: the last hours' events, in a country or everywhere.
+        Index(
+            "ix_watch_events_territory_created_at_video_id", "territory", "created_at", "video_id"
+        ),
+        Index("ix_watch_events_created_at_video_id", "created_at", "video_id"),
     )
 
     id: Mapped[int] = mapped_column(

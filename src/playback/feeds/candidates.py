@@ -14,6 +14,8 @@ cheap, bounded queries; the filters and the ranking after them decide what is sh
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +27,10 @@ from playback.engagement.models import UNKNOWN_TERRITORY, WatchEvent
 from playback.feeds.context import Context
 from playback.media.models import Video, VideoHashtag
 
-PER_SOURCE = 150
-CO_VIEWERS = 300
+PER_SOURCE = 50
+CO_VIEWERS = 100
+CO_SEEDS = 10
+TRENDING_TTL = 60.0
 FRESH_DAYS = 3
 FRESH_MAX_VIEWS = 50
 RECENT_DAYS = 30
@@ -66,7 +70,10 @@ def co_watched(db: Session, ctx: Context) -> list[Candidate]:
     co_viewers = list(
         db.scalars(
             sa.select(WatchEvent.viewer_key)
-            .where(WatchEvent.video_id.in_(ctx.seeds), WatchEvent.viewer_key != ctx.viewer_key)
+            .where(
+                WatchEvent.video_id.in_(ctx.seeds[:CO_SEEDS]),
+                WatchEvent.viewer_key != ctx.viewer_key,
+            )
             .distinct()
             .limit(CO_VIEWERS)
         )
@@ -90,10 +97,13 @@ def similar(db: Session, ctx: Context) -> list[Candidate]:
     if not tags and not sounds:
         return []
     rows: dict[uuid.UUID, float] = {}
+    # Ids are UUIDv7, stamped with the (real) time they were made: the (hashtag, video) index
+    # then finds a tag's recent videos without reading its whole history.
+    recent_floor = _id_floor(dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS))
     if tags:
         for vid, hits in db.execute(
             sa.select(VideoHashtag.video_id, sa.func.count())
-            .where(VideoHashtag.hashtag_id.in_(tags))
+            .where(VideoHashtag.hashtag_id.in_(tags), VideoHashtag.video_id >= recent_floor)
             .group_by(VideoHashtag.video_id)
             .order_by(sa.func.count().desc(), VideoHashtag.video_id.desc())
             .limit(PER_SOURCE)
@@ -128,7 +138,33 @@ def followed(db: Session, ctx: Context) -> list[Candidate]:
     return [Candidate(r[0], "followed", 1.0 / (1 + i / 10)) for i, r in enumerate(rows)]
 
 
+def _id_floor(at: dt.datetime) -> uuid.UUID:
+    """The smallest UUIDv7 made at ``at``."""
+    return uuid.UUID(int=(int(at.timestamp() * 1000) & ((1 << 48) - 1)) << 80)
+
+
+# Trending is the same for every viewer of a country: each process keeps it for a minute.
+_trending_cache: dict[tuple[str, str], tuple[float, list[Candidate]]] = {}
+_trending_lock = threading.Lock()
+
+
+def clear_caches() -> None:
+    with _trending_lock:
+        _trending_cache.clear()
+
+
 def trending(db: Session, ctx: Context) -> list[Candidate]:
+    key = (str(db.get_bind().engine.url), ctx.territory)
+    hit = _trending_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < TRENDING_TTL:
+        return hit[1]
+    value = _trending(db, ctx)
+    with _trending_lock:
+        _trending_cache[key] = (time.monotonic(), value)
+    return value
+
+
+def _trending(db: Session, ctx: Context) -> list[Candidate]:
     since = ctx.now - dt.timedelta(hours=TRENDING_HOURS)
     query = (
         sa.select(WatchEvent.video_id, sa.func.count())
