@@ -40,3 +40,34 @@ for (const field of document.querySelectorAll("[data-counter]")) {
   field.addEventListener("input", update);
   update();
 }
+
+/**
+ * Post a new video (multipart FormData) to the API with XMLHttpRequest, which, unlike fetch,
+ * reports upload progress: ``onProgress(percent)`` as bytes go out. Resolves with the 202 body.
+ */
+export function postVideo(data, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/v1/videos");
+    xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(Math.round((event.loaded / event.total) * 100));
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status === 202) resolve(xhr.response);
+      else reject(new Error(xhr.response?.error?.message ?? `Upload failed (${xhr.status}).`));
+    });
+    xhr.addEventListener("error", () => reject(new Error("The connection was lost. Try again.")));
+    xhr.send(data);
+  });
+}
+
+/** Poll a new video (backing off) until it is no longer processing; resolves with its card. */
+export async function waitUntilProcessed(id) {
+  for (let delay = 500; ; delay = Math.min(delay * 1.5, 4_000)) {
+    const video = await api(`/api/v1/videos/${id}`);
+    if (video.status !== "processing") return video;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}

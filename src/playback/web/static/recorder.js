@@ -5,11 +5,10 @@
 // Timing: the server lays the sound from `sound_offset_ms` at the first frame of the clip. The
 // recorder starts first and the sound right after; the offset sent is the one the audio element
 // reports against the recording's clock, so a sound that starts late is still laid in sync.
-import { api } from "/static/app.js";
+import { api, postVideo, waitUntilProcessed } from "/static/app.js";
 
 const root = document.getElementById("recorder");
 const config = JSON.parse(document.getElementById("recorder-config").textContent);
-const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const $ = (selector) => root.querySelector(selector);
 
 const camera = $("[data-testid=camera-preview]");
@@ -453,33 +452,11 @@ voiceVolume?.addEventListener("input", renderVoice);
 // --- posting ------------------------------------------------------------------------------------
 
 function upload(data) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/videos");
-    xhr.setRequestHeader("X-CSRF-Token", csrf);
-    xhr.responseType = "json";
-    xhr.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      const share = Math.round((event.loaded / event.total) * 100);
-      uploadBar.value = share;
-      uploadPercent.textContent = `${share}%`;
-      if (share === 100) uploadPhase.textContent = "Checking the video…";
-    });
-    xhr.addEventListener("load", () => {
-      if (xhr.status === 202) resolve(xhr.response);
-      else reject(new Error(xhr.response?.error?.message ?? `Upload failed (${xhr.status}).`));
-    });
-    xhr.addEventListener("error", () => reject(new Error("The connection was lost. Try again.")));
-    xhr.send(data);
+  return postVideo(data, (share) => {
+    uploadBar.value = share;
+    uploadPercent.textContent = `${share}%`;
+    if (share === 100) uploadPhase.textContent = "Checking the video…";
   });
-}
-
-async function waitUntilProcessed(id) {
-  for (let delay = 500; ; delay = Math.min(delay * 1.5, 4_000)) {
-    const video = await api(`/api/v1/videos/${id}`);
-    if (video.status !== "processing") return video;
-    await sleep(delay);
-  }
 }
 
 function formData() {

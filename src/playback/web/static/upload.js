@@ -1,6 +1,8 @@
 // The upload page: send the file with a real progress bar, then follow processing until the
 // video is ready and play it.
 
+import { postVideo, waitUntilProcessed } from "/static/app.js";
+
 const root = document.getElementById("upload");
 const form = document.getElementById("upload-form");
 const progressBox = root.querySelector(".upload-progress");
@@ -10,7 +12,6 @@ const phase = progressBox.querySelector("[data-role=phase]");
 const processing = root.querySelector(".processing");
 const ready = root.querySelector(".ready");
 const errorBox = form.querySelector("[role=alert]");
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
 const maxBytes = Number(root.dataset.maxBytes);
 
 function showError(message) {
@@ -22,34 +23,11 @@ function showError(message) {
 }
 
 function upload(data) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/api/v1/videos");
-    xhr.setRequestHeader("X-CSRF-Token", csrf);
-    xhr.responseType = "json";
-    xhr.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      const share = Math.round((event.loaded / event.total) * 100);
-      bar.value = share;
-      percent.textContent = `${share}%`;
-      if (share === 100) phase.textContent = "Checking the video…";
-    });
-    xhr.addEventListener("load", () => {
-      if (xhr.status === 202) resolve(xhr.response);
-      else reject(new Error(xhr.response?.error?.message ?? `Upload failed (${xhr.status}).`));
-    });
-    xhr.addEventListener("error", () => reject(new Error("The connection was lost. Try again.")));
-    xhr.send(data);
+  return postVideo(data, (share) => {
+    bar.value = share;
+    percent.textContent = `${share}%`;
+    if (share === 100) phase.textContent = "Checking the video…";
   });
-}
-
-async function waitUntilProcessed(id) {
-  for (let delay = 500; ; delay = Math.min(delay * 1.5, 4000)) {
-    const response = await fetch(`/api/v1/videos/${id}`, { credentials: "same-origin" });
-    const video = await response.json();
-    if (video.status !== "processing") return video;
-    await new Promise((r) => setTimeout(r, delay));
-  }
 }
 
 form.addEventListener("submit", async (event) => {
