@@ -5,6 +5,7 @@ videos (and the other tables, by name in ``TABLES``), and latency/throughput ari
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import itertools
@@ -491,3 +492,36 @@ class Latencies:
 
 def verdict(ok: bool) -> str:
     return "[green]PASS[/]" if ok else "[red]MISS[/]"
+
+
+def interleave(
+    args: argparse.Namespace,
+    progress: Progress,
+    feed: Callable[[int, bool], None],
+    bare: Callable[[bool], None],
+) -> bool:
+    """Warm-up, then ``args.requests`` of each endpoint, interleaved (which goes first
+    alternates), within ``args.budget`` seconds: the warm-up takes at most a fifth of it, and a
+    slow endpoint gets fewer samples rather than a run that never ends. ``feed(k, record)`` and
+    ``bare(record)`` make one request each. Returns True when the budget cut the run short."""
+    start = time.monotonic()
+    deadline, warm_until = start + args.budget, start + args.budget / 5
+    task = progress.add_task("warm-up", total=2 * args.warmup)
+    warming, k, measured = True, 0, 0
+    try:
+        while measured < args.requests and time.monotonic() < deadline:
+            if warming and (k >= args.warmup or time.monotonic() > warm_until):
+                warming = False
+                progress.update(task, description="measuring", completed=0, total=2 * args.requests)
+            if k % 2:
+                feed(k, not warming)
+                bare(not warming)
+            else:
+                bare(not warming)
+                feed(k, not warming)
+            k += 1
+            measured += not warming
+            progress.advance(task, 2)
+    finally:
+        progress.remove_task(task)
+    return measured < args.requests

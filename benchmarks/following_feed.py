@@ -38,6 +38,7 @@ from _world import (
     bulk_insert,
     console,
     follow_row,
+    interleave,
     load,
     new_progress,
     open_database,
@@ -228,35 +229,17 @@ class Reader:
 
 
 def measure(server: Server, world: World, args: argparse.Namespace, progress: Progress) -> Result:
-    """Warm-up, then ``args.requests`` of each, interleaved (which goes first alternates), within
-    ``args.budget`` seconds: the warm-up takes at most a fifth of it, and a slow endpoint gets
-    fewer samples rather than a run that never ends."""
+    """The feed and the bare endpoint, interleaved (see ``_world.interleave``)."""
     reader = Reader(server, world, args.pages)
-    start = time.monotonic()
-    deadline, warm_until = start + args.budget, start + args.budget / 5
-    task = progress.add_task("warm-up", total=2 * args.warmup)
-    warming, k, measured = True, 0, 0
     try:
-        while measured < args.requests and time.monotonic() < deadline:
-            if warming and (k >= args.warmup or time.monotonic() > warm_until):
-                warming = False
-                progress.update(task, description="measuring", completed=0, total=2 * args.requests)
-            page = k % args.pages
-            if k % 2:
-                reader.feed(page, not warming)
-                reader.bare(not warming)
-            else:
-                reader.bare(not warming)
-                reader.feed(page, not warming)
-            k += 1
-            measured += not warming
-            progress.advance(task, 2)
+        cut_short = interleave(
+            args, progress, lambda k, record: reader.feed(k % args.pages, record), reader.bare
+        )
     finally:
         reader.http.close()
-        progress.remove_task(task)
     result = Result(server.target, world, **reader.lat)
     result.problems = reader.problems
-    result.cut_short = measured < args.requests
+    result.cut_short = cut_short
     return result
 
 
