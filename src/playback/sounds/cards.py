@@ -28,10 +28,11 @@ def sound_cards(
     figures = service.sound_figures(db, [s.id for s in sounds])
     origins = service.origin_users(db, sounds)
     labels = service.labels_of(db, sounds)
+    uses = service.usabilities(db, sounds, viewer)
     cards = []
     for sound in sounds:
         origin = origins.get(sound.origin_user_id) if sound.origin_user_id else None
-        use = service.usability(db, sound, viewer)
+        use = uses[sound.id]
         label = labels.get(sound.label_id) if sound.label_id else None
         is_original = sound.kind == "original"
         cards.append(

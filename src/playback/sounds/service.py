@@ -49,30 +49,35 @@ def in_force(licence: Licence, on: dt.date) -> bool:
     )
 
 
-def usable_licence(db: Session, sound_id: uuid.UUID, country: str, on: dt.date) -> Licence | None:
-    """The licence that lets a creator in ``country`` use the track on ``on`` (the most generous
-    one when several do), or None."""
-    licences = db.scalars(sa.select(Licence).where(Licence.sound_id == sound_id))
+def licences_by_sound(db: Session, sound_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[Licence]]:
+    """Every licence of the given tracks, in one query."""
+    found: dict[uuid.UUID, list[Licence]] = {sid: [] for sid in sound_ids}
+    if sound_ids:
+        for lic in db.scalars(sa.select(Licence).where(Licence.sound_id.in_(sound_ids))):
+            found[lic.sound_id].append(lic)
+    return found
+
+
+def best_licence(licences: list[Licence], country: str, on: dt.date) -> Licence | None:
+    """Of a track's licences, the one that lets a creator in ``country`` use it on ``on`` (the
+    most generous when several do), or None."""
     usable = [lic for lic in licences if in_force(lic, on) and covers_territory(lic, country)]
     return max(usable, key=lambda lic: lic.max_clip_ms, default=None)
+
+
+def usable_licence(db: Session, sound_id: uuid.UUID, country: str, on: dt.date) -> Licence | None:
+    return best_licence(licences_by_sound(db, {sound_id})[sound_id], country, on)
 
 
 def licensed_pairs(
     db: Session, pairs: set[tuple[uuid.UUID, str]], on: dt.date
 ) -> set[tuple[uuid.UUID, str]]:
     """Of the (track, country) pairs, those a licence covers on ``on``."""
-    sound_ids = {sound_id for sound_id, _ in pairs}
-    by_sound: dict[uuid.UUID, list[Licence]] = {}
-    if sound_ids:
-        for lic in db.scalars(sa.select(Licence).where(Licence.sound_id.in_(sound_ids))):
-            by_sound.setdefault(lic.sound_id, []).append(lic)
+    by_sound = licences_by_sound(db, {sound_id for sound_id, _ in pairs})
     return {
         (sound_id, country)
         for sound_id, country in pairs
-        if any(
-            in_force(lic, on) and covers_territory(lic, country)
-            for lic in by_sound.get(sound_id, [])
-        )
+        if best_licence(by_sound[sound_id], country, on) is not None
     }
 
 
@@ -108,12 +113,24 @@ class Usability:
     max_clip_ms: int | None
 
 
-def usability(db: Session, sound: Sound, user: User | None) -> Usability:
-    """Whether ``user`` may make a video with the sound now, and for how long a clip."""
+def usabilities(db: Session, sounds: list[Sound], user: User | None) -> dict[uuid.UUID, Usability]:
+    """``usability`` of many sounds, with their licences read in one query."""
+    tracks = {s.id for s in sounds if s.kind == "track"} if user is not None else set()
+    licences = licences_by_sound(db, tracks)
+    return {s.id: usability(db, s, user, licences.get(s.id)) for s in sounds}
+
+
+def usability(
+    db: Session, sound: Sound, user: User | None, licences: list[Licence] | None = None
+) -> Usability:
+    """Whether ``user`` may make a video with the sound now, and for how long a clip
+    (``licences``: the track's, when already read)."""
     if user is None:
         return Usability(False, "login_required", None)
     if sound.kind == "track":
-        licence = usable_licence(db, sound.id, user.country, today())
+        if licences is None:
+            licences = licences_by_sound(db, {sound.id})[sound.id]
+        licence = best_licence(licences, user.country, today())
         if licence is None:
             return Usability(False, "licence_unavailable", None)
         return Usability(True, None, licence.max_clip_ms)
@@ -388,16 +405,16 @@ def list_trending(db: Session, viewer: User | None, *, limit: int = 20) -> list[
             continue
         trends.append(Trend(sound, u1, u7, round(g1, 3), round(g7, 3)))
     trends.sort(key=lambda t: (t.score, t.uses_7d, t.sound.id), reverse=True)
+    licences = licences_by_sound(db, {t.sound.id for t in trends if t.sound.kind == "track"})
     result = []
     for trend in trends:
+        if trend.sound.kind == "track" and not any(
+            in_force(lic, today()) for lic in licences[trend.sound.id]
+        ):
+            continue  # no licence anywhere today: nobody could follow the trend
         try:
             access_sound(db, trend.sound.id, viewer)
         except NotFound:
-            continue
-        if trend.sound.kind == "track" and not any(
-            in_force(lic, today())
-            for lic in db.scalars(sa.select(Licence).where(Licence.sound_id == trend.sound.id))
-        ):
             continue
         result.append(trend)
         if len(result) == limit:
