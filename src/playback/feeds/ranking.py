@@ -67,7 +67,7 @@ class Item:
     tags: list[uuid.UUID]
     sources: list[Candidate]
     score: float = 0.0
-    reasons: list[str] | None = None
+    liked: float = 0.0  # the viewer's taste for it, kept for its reasons
 
     @property
     def exploring(self) -> bool:
@@ -124,11 +124,13 @@ def score(db: Session, ctx: Context, items: list[Item]) -> None:
         disliked = ctx.dislikes.affinity(item.video, item.tags)
         taste = math.log1p(liked) - 1.5 * math.log1p(disliked)
         item.score = proposed + 2.0 * engagement + 0.5 * freshness + taste
-        item.reasons = _reasons(ctx, item, liked)
+        item.liked = liked
 
 
-def _reasons(ctx: Context, item: Item, liked: float) -> list[str]:
-    reasons = []
+def reasons(ctx: Context, item: Item) -> list[str]:
+    """Why this video, in words (only for the videos a page shows)."""
+    liked = item.liked
+    reasons: list[str] = []
     if item.video.creator_id in ctx.likes.creators:
         reasons.append(f"You enjoyed videos by @{item.creator.handle}")
     elif item.video.sound_id is not None and item.video.sound_id in ctx.likes.sounds:

@@ -75,7 +75,7 @@ def rank_for_you(
     except Exception:
         log.exception("for_you_pipeline_failed", viewer_key=viewer_key)
         return rank_by_recency(db, ctx, limit)
-    return [Ranked(i.video, i.creator, i.score, i.reasons or []) for i in page]
+    return [Ranked(i.video, i.creator, i.score, ranking.reasons(ctx, i)) for i in page]
 
 
 def rank_by_recency(db: Session, ctx: Context, limit: int) -> list[Ranked]:
