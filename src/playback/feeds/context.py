@@ -24,7 +24,8 @@ from playback.engagement.models import (
 )
 from playback.kit.time import utcnow
 from playback.media.models import Video, VideoHashtag
-from playback.social.models import Block, Follow
+from playback.social.models import Follow
+from playback.social.service import blocked_ids
 
 HISTORY = 200  # most recent watch events read for the viewer's taste
 SEEDS = 30  # videos the viewer engaged with most recently, for candidates and affinity
@@ -130,8 +131,7 @@ def _relations(
     """Accounts blocked either way, accounts followed, and the latest likes."""
     if viewer is None:
         return set(), set(), []
-    blocked = set(db.scalars(sa.select(Block.blocked_id).where(Block.blocker_id == viewer.id)))
-    blocked |= set(db.scalars(sa.select(Block.blocker_id).where(Block.blocked_id == viewer.id)))
+    blocked = blocked_ids(db, viewer.id)
     following = set(
         db.scalars(
             sa.select(Follow.followee_id).where(
