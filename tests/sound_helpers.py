@@ -14,10 +14,12 @@ from pathlib import Path
 
 import av
 import numpy as np
+from fastapi.testclient import TestClient
 
 from playback.config import Settings
 from playback.db import Database
 from playback.media.audio import AUDIO_RATE, normalize_audio, read_samples
+from playback.media.models import Video
 from playback.media.synth import write_wav
 from playback.sounds.models import DEFAULT_MAX_CLIP_MS, USER_USE, Label, Licence, Sound
 from playback.storage import create_storage
@@ -148,3 +150,32 @@ def clip_with_audio(tmp_path: Path, audio: Path, *, seconds: float = 2.0, name: 
             out.mux(sound.encode(chunk))
         out.mux(sound.encode(None))
     return path
+
+
+def try_upload(
+    client: TestClient, headers: dict[str, str], clip: Path, **fields: str
+) -> tuple[int, str]:
+    """Post a video that may be refused: (status, the error code or the new video's id)."""
+    response = client.post(
+        "/api/v1/videos",
+        files={"file": (clip.name, clip.read_bytes(), "video/mp4")},
+        data=fields,
+        headers=headers,
+    )
+    body = response.json()
+    return response.status_code, body.get("error", {}).get("code") or body.get("id", "")
+
+
+def stored_file(settings: Settings, key: str, path: Path) -> Path:
+    """A stored file (by its storage key), copied to ``path``."""
+    create_storage(settings).fetch_to(key, path)
+    return path
+
+
+def video_file(database: Database, settings: Settings, video_id: str, tmp: Path) -> Path:
+    """The web-ready file a video plays, fetched from storage into ``tmp``."""
+    with database.unit_of_work(write=False) as db:
+        video = db.get(Video, uuid.UUID(video_id))
+        assert video is not None and video.video_key
+        key = video.video_key
+    return stored_file(settings, key, tmp / f"{video_id}.mp4")

@@ -16,35 +16,19 @@ from playback.media.models import Video
 from playback.storage import create_storage
 from tests import media_corpus
 from tests.conftest import post_video, signup_and_login
-from tests.sound_helpers import audio_of, best_lag_seconds, clip_with_audio, music_file
+from tests.sound_helpers import (
+    audio_of,
+    best_lag_seconds,
+    clip_with_audio,
+    music_file,
+    try_upload,
+    video_file,
+)
 
 
 @pytest.fixture
 def answer(tmp_path: Path) -> Path:
     return media_corpus.make_clip(tmp_path, width=180, height=320, seconds=1.5, fps=24)
-
-
-def _post(
-    client: TestClient, headers: dict[str, str], clip: Path, **fields: str
-) -> tuple[int, str]:
-    response = client.post(
-        "/api/v1/videos",
-        files={"file": (clip.name, clip.read_bytes(), "video/mp4")},
-        data=fields,
-        headers=headers,
-    )
-    body = response.json()
-    return response.status_code, body.get("error", {}).get("code") or body.get("id", "")
-
-
-def _file(database: Database, settings: Settings, vid: str, tmp: Path) -> Path:
-    with database.unit_of_work(write=False) as db:
-        video = db.get(Video, uuid.UUID(vid))
-        assert video is not None and video.video_key
-        key = video.video_key
-    path = tmp / f"{vid}.mp4"
-    create_storage(settings).fetch_to(key, path)
-    return path
 
 
 def test_a_duet_sits_beside_the_original_with_both_audios(
@@ -58,7 +42,7 @@ def test_a_duet_sits_beside_the_original_with_both_audios(
     quiet = media_corpus.make_clip(
         tmp_path, width=180, height=320, seconds=1.5, fps=24, audio=False, name="quiet.mp4"
     )
-    status, duet_id = _post(client, fan_headers, quiet, duet_of=original_id)
+    status, duet_id = try_upload(client, fan_headers, quiet, duet_of=original_id)
     assert status == 202
     card = client.get(f"/api/v1/videos/{duet_id}").json()
     assert card["status"] == "ready"
@@ -67,8 +51,8 @@ def test_a_duet_sits_beside_the_original_with_both_audios(
     assert card["width"] > card["height"] or card["width"] >= 2 * 180
     assert abs(card["duration_ms"] - 1500) < 150
     # The original's audio is in the mix, in step with the start.
-    heard = audio_of(_file(database, settings, duet_id, tmp_path), 1.2)
-    reference = audio_of(_file(database, settings, original_id, tmp_path))
+    heard = audio_of(video_file(database, settings, duet_id, tmp_path), 1.2)
+    reference = audio_of(video_file(database, settings, original_id, tmp_path))
     lag, likeness = best_lag_seconds(reference, heard)
     assert abs(lag) < 0.05 and likeness > 0.9
     # The duet keeps the original's sound (credited to the star).
@@ -82,15 +66,15 @@ def test_a_stitch_plays_part_of_the_original_first(
     original = clip_with_audio(tmp_path, music_file(tmp_path), seconds=3.0)
     original_id = post_video(client, star_headers, original)
     _fan, fan_headers = signup_and_login(client, "fan")
-    status, stitch_id = _post(
+    status, stitch_id = try_upload(
         client, fan_headers, answer, stitch_of=original_id, stitch_start_ms="500", stitch_ms="1000"
     )
     assert status == 202
     card = client.get(f"/api/v1/videos/{stitch_id}").json()
     assert card["remix"]["kind"] == "stitch" and card["remix"]["video_id"] == original_id
     assert abs(card["duration_ms"] - 2500) < 200  # 1 s of the original, then the 1.5 s clip
-    heard = audio_of(_file(database, settings, stitch_id, tmp_path), 0.9)
-    reference = audio_of(_file(database, settings, original_id, tmp_path))
+    heard = audio_of(video_file(database, settings, stitch_id, tmp_path), 0.9)
+    reference = audio_of(video_file(database, settings, original_id, tmp_path))
     lag, likeness = best_lag_seconds(reference, heard)
     assert abs(lag - 0.5) < 0.05 and likeness > 0.9
     assert heard.shape[0] == round(0.9 * AUDIO_RATE)
@@ -103,30 +87,30 @@ def test_remixes_only_where_the_original_allows(
     closed = post_video(client, star_headers, answer, allow_duet="false", allow_stitch="false")
     hidden = post_video(client, star_headers, answer, visibility="private")
     _fan, fan = signup_and_login(client, "fan")
-    assert _post(client, fan, answer, duet_of=closed) == (403, "duet_not_allowed")
-    assert _post(client, fan, answer, stitch_of=closed) == (403, "stitch_not_allowed")
-    assert _post(client, fan, answer, duet_of=hidden) == (404, "video_not_found")
-    assert _post(client, fan, answer, duet_of=str(uuid.uuid4())) == (404, "video_not_found")
+    assert try_upload(client, fan, answer, duet_of=closed) == (403, "duet_not_allowed")
+    assert try_upload(client, fan, answer, stitch_of=closed) == (403, "stitch_not_allowed")
+    assert try_upload(client, fan, answer, duet_of=hidden) == (404, "video_not_found")
+    assert try_upload(client, fan, answer, duet_of=str(uuid.uuid4())) == (404, "video_not_found")
     open_one = post_video(client, star_headers, answer)
-    assert _post(client, fan, answer, stitch_of=open_one, stitch_ms="6000") == (
+    assert try_upload(client, fan, answer, stitch_of=open_one, stitch_ms="6000") == (
         422,
         "invalid_stitch",
     )
-    assert _post(client, fan, answer, stitch_of=open_one, stitch_start_ms="1000") == (
+    assert try_upload(client, fan, answer, stitch_of=open_one, stitch_start_ms="1000") == (
         422,
         "invalid_stitch",  # 1 s + 5 s runs past the 1.5 s original
     )
-    assert _post(client, fan, answer, duet_of=open_one, stitch_of=open_one) == (
+    assert try_upload(client, fan, answer, duet_of=open_one, stitch_of=open_one) == (
         422,
         "invalid_remix",
     )
-    assert _post(client, fan, answer, duet_of=open_one, sound_id=str(uuid.uuid4())) == (
+    assert try_upload(client, fan, answer, duet_of=open_one, sound_id=str(uuid.uuid4())) == (
         422,
         "sound_not_allowed",
     )
     # A block ends remixing too.
     assert client.put("/api/v1/users/fan/block", headers=star_headers).status_code == 204
-    assert _post(client, fan, answer, duet_of=open_one)[0] == 404
+    assert try_upload(client, fan, answer, duet_of=open_one)[0] == 404
 
 
 def test_a_remix_of_a_deleted_video_keeps_playing_without_the_link(
@@ -135,7 +119,7 @@ def test_a_remix_of_a_deleted_video_keeps_playing_without_the_link(
     _star, star_headers = signup_and_login(client, "star")
     original_id = post_video(client, star_headers, answer)
     _fan, fan = signup_and_login(client, "fan")
-    _status, duet_id = _post(client, fan, answer, duet_of=original_id)
+    _status, duet_id = try_upload(client, fan, answer, duet_of=original_id)
     assert client.delete(f"/api/v1/videos/{original_id}", headers=star_headers).status_code == 204
     card = client.get(f"/api/v1/videos/{duet_id}").json()
     assert card["status"] == "ready" and card["video_url"]
@@ -159,12 +143,12 @@ def test_a_stitch_of_a_playback_needs_and_loses_the_tracks_licence(
     _star, star = signup_and_login(client, "star", country="DE")
     playback_id = post_video(client, star, answer, sound_id=str(track), sound_offset_ms="2000")
     _us_fan, us_fan = signup_and_login(client, "usfan", country="US")
-    assert _post(client, us_fan, answer, stitch_of=playback_id, stitch_ms="1000") == (
+    assert try_upload(client, us_fan, answer, stitch_of=playback_id, stitch_ms="1000") == (
         403,
         "licence_unavailable",
     )
     _fan, fan = signup_and_login(client, "fan", country="DE")
-    status, stitch_id = _post(
+    status, stitch_id = try_upload(
         client, fan, answer, stitch_of=playback_id, stitch_start_ms="500", stitch_ms="1000"
     )
     assert status == 202

@@ -29,6 +29,9 @@ from tests.sound_helpers import (
     best_lag_seconds,
     clip_with_audio,
     music_file,
+    stored_file,
+    try_upload,
+    video_file,
 )
 
 
@@ -41,12 +44,6 @@ def track(database: Database, settings: Settings, tmp_path: Path) -> uuid.UUID:
 def loud_clip(tmp_path: Path) -> Path:
     """A 2 s clip with its own audio (a tone), so replaced and mixed audio can be told apart."""
     return media_corpus.make_clip(tmp_path, width=180, height=320, seconds=2.0, fps=24)
-
-
-def _fetch(settings: Settings, key: str, tmp_path: Path, name: str) -> Path:
-    path = tmp_path / name
-    create_storage(settings).fetch_to(key, path)
-    return path
 
 
 def _video_row(database: Database, video_id: str) -> Video:
@@ -62,7 +59,7 @@ def _track_audio(database: Database, settings: Settings, sound_id: uuid.UUID, tm
         sound = db.get(Sound, sound_id)
         assert sound is not None
         key = sound.audio_key
-    return _fetch(settings, key, tmp, "track.m4a")
+    return stored_file(settings, key, tmp / "track.m4a")
 
 
 def test_a_playback_carries_the_licensed_segment_at_its_offset(
@@ -87,9 +84,7 @@ def test_a_playback_carries_the_licensed_segment_at_its_offset(
     }
     assert card["sound_offset_ms"] == 7500
 
-    video = _video_row(database, vid)
-    assert video.video_key is not None
-    made = _fetch(settings, video.video_key, tmp_path, "made.mp4")
+    made = video_file(database, settings, vid, tmp_path)
     heard = audio_of(made)
     assert abs(len(heard) / AUDIO_RATE - 2.0) < 0.1  # cut to the clip's length
     reference = audio_of(_track_audio(database, settings, track, tmp_path))
@@ -116,9 +111,7 @@ def test_mixing_keeps_the_clip_audio_under_the_sound(
     )
     heard = {}
     for name, vid in (("replaced", replaced), ("mixed", mixed)):
-        key = _video_row(database, vid).video_key
-        assert key is not None
-        heard[name] = audio_of(_fetch(settings, key, tmp_path, f"{name}.mp4"), 1.5)
+        heard[name] = audio_of(video_file(database, settings, vid, tmp_path), 1.5)
     own = audio_of(loud_clip, 1.5)  # the clip's own tone
 
     def likeness(a: np.ndarray, b: np.ndarray) -> float:
@@ -141,13 +134,7 @@ def test_licence_terms_are_enforced_at_upload(
     tmp_path: Path,
 ) -> None:
     def post(headers: dict[str, str], **fields: str) -> tuple[int, str]:
-        response = client.post(
-            "/api/v1/videos",
-            files={"file": ("c.mp4", loud_clip.read_bytes(), "video/mp4")},
-            data=fields,
-            headers=headers,
-        )
-        return response.status_code, response.json().get("error", {}).get("code", "")
+        return try_upload(client, headers, loud_clip, **fields)
 
     _us, us_headers = signup_and_login(client, country="US")
     assert post(us_headers, sound_id=str(track)) == (403, "licence_unavailable")
@@ -221,7 +208,7 @@ def test_expiry_mutes_and_renewal_restores(
     assert muted["video_url"] != before["video_url"]
     video = _video_row(database, vid)
     assert video.sound_muted and video.muted_video_key and video.video_key
-    silent = audio_of(_fetch(settings, video.muted_video_key, tmp_path, "muted.mp4"), 1.5)
+    silent = audio_of(stored_file(settings, video.muted_video_key, tmp_path / "muted.mp4"), 1.5)
     assert np.abs(silent).max() < 1e-3  # the track is gone (it had replaced the clip's audio)
     storage = create_storage(settings)
     assert storage.exists(video.video_key)  # the original stays, for a renewal
@@ -296,14 +283,12 @@ def test_every_upload_gets_an_original_sound_others_can_use(
     assert used_card["sound"]["title"] == "original sound – @singer"  # the use credits the origin
     assert client.get(f"/api/v1/sounds/{sound_id}").json()["use_count"] == 2
     # Its audio is the singer's, from 0.5 s on.
-    key = _video_row(database, used).video_key
-    assert key is not None
-    heard = audio_of(_fetch(settings, key, tmp_path, "used.mp4"))[:AUDIO_RATE]
+    heard = audio_of(video_file(database, settings, used, tmp_path))[:AUDIO_RATE]
     with database.unit_of_work(write=False) as db:
         origin_sound = db.get(Sound, uuid.UUID(sound_id))
         assert origin_sound is not None
         origin_key = origin_sound.audio_key
-    reference = audio_of(_fetch(settings, origin_key, tmp_path, "origin.m4a"))
+    reference = audio_of(stored_file(settings, origin_key, tmp_path / "origin.m4a"))
     lag, likeness = best_lag_seconds(reference, heard)
     assert abs(lag - 0.5) < 0.05 and likeness > 0.9
 
