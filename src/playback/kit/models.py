@@ -48,9 +48,34 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return as_utc(value)
 
 
+class FastUuid(Uuid[uuid.UUID]):
+    """``Uuid`` that turns SQLite's stored hex back into ``uuid.UUID`` objects without parsing
+    them as free-form text (``uuid.UUID(hex)`` strips, checks and converts; a page of For You
+    reads thousands of ids). PostgreSQL's driver returns UUIDs itself and is left alone."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if self.native_uuid and dialect.supports_native_uuid:
+            return super().result_processor(dialect, coltype)
+        new, assign, unknown = object.__new__, object.__setattr__, uuid.SafeUUID.unknown
+
+        def process(value: str | None) -> uuid.UUID | None:
+            if value is None:
+                return None
+            if len(value) != 32:  # anything but our own hex: the careful way
+                return uuid.UUID(value)
+            parsed = new(uuid.UUID)
+            assign(parsed, "int", int(value, 16))
+            assign(parsed, "is_safe", unknown)
+            return parsed
+
+        return process
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dt.datetime: UTCDateTime(), uuid.UUID: Uuid()}
+    type_annotation_map = {dt.datetime: UTCDateTime(), uuid.UUID: FastUuid()}
 
 
 class Entity(Base):
