@@ -109,8 +109,11 @@ def database(settings: Settings) -> Iterator[Database]:
     set_database(database)
     jobs.configure_jobs(settings, immediate=True)
     from playback.feeds.candidates import clear_caches
+    from playback.feeds.pools import pools
 
     clear_caches()  # per-process caches must not carry one test's rows into the next
+    # Tests read every shared list in their own thread (test_feed_pools covers the background).
+    pools.background = False
     yield database
     _empty_all_tables(database)
     set_database(None)

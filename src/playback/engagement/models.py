@@ -112,6 +112,8 @@ class WatchEvent(Base):
         Index("ix_watch_events_viewer_id_created_at", "viewer_id", "created_at"),
         # "Has this viewer watched it?" (For You skips watched videos).
         Index("ix_watch_events_viewer_key_video_id", "viewer_key", "video_id"),
+        # A viewer's latest events (For You's session signals, watch history).
+        Index("ix_watch_events_viewer_key_id", "viewer_key", "id"),
         # Usage reports: a sound's plays in a month.
         Index("ix_watch_events_sound_id_created_at", "sound_id", "created_at"),
         # Trending: the last hours' events, in a country or everywhere.

@@ -1,9 +1,11 @@
 """For You candidate sources: each proposes videos for one reason, with a strength. They are
-cheap, bounded queries; the filters and the ranking after them decide what is shown.
+cheap, bounded queries; the filters and the ranking after them decide what is shown. Lists that
+are the same for every viewer (trending, fresh, popular, a hashtag's or a sound's best) are shared
+through ``pools``; with a trained model, co-watching is the model's (no online query).
 
 - ``learned``: the trained model's picks for the viewer's recent signals (``recsys/``);
 - ``co_watched``: what else the people who watched the viewer's favourite videos watched;
-- ``similar``: videos sharing a hashtag or the sound of the viewer's videos;
+- ``similar``: the best recent videos of the hashtags and sounds the viewer likes;
 - ``followed``: new videos of accounts the viewer follows;
 - ``trending``: most watched in the viewer's country over the last two days (everywhere, for a
   viewer whose country is unknown, or when the country has too little);
@@ -14,24 +16,35 @@ cheap, bounded queries; the filters and the ranking after them decide what is sh
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
+import math
+import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.engagement.models import UNKNOWN_TERRITORY, WatchEvent
 from playback.feeds.context import Context
+from playback.feeds.facts import facts
+from playback.feeds.pools import pools
+from playback.kit.time import utcnow
 from playback.media.models import Video, VideoHashtag
 
-PER_SOURCE = 50
+PER_SOURCE = 50  # the length of a shared list
+# How many candidates each source gives one page (about 150 in all: enough for a varied page of
+# 10 after the filters, few enough to filter and score them in a few milliseconds).
+TAKE = {"learned": 40, "similar": 30, "followed": 20, "trending": 25, "fresh": 20, "popular": 20}
 CO_VIEWERS = 100
 CO_SEEDS = 10
-TRENDING_TTL = 60.0
 FRESH_DAYS = 3
+FOLLOWED_ACCOUNTS = 20  # followed accounts whose new videos one page considers
+PER_CREATOR = 10
+COLD_KEYS = 4  # hashtags, sounds or accounts whose lists one page computes itself at most
+LATEST = 100  # newest videos of a hashtag or sound among which its best are chosen
+FRESH_POOL = 200  # new uploads shared out: each feed session gets PER_SOURCE of them at random
 FRESH_MAX_VIEWS = 50
 RECENT_DAYS = 30
 TRENDING_HOURS = 48
@@ -56,7 +69,7 @@ def learned(db: Session, ctx: Context) -> list[Candidate]:
     from playback.config import get_settings
     from playback.recsys.platform import recommend
 
-    picks = recommend(get_settings(), ctx.signals, k=PER_SOURCE)
+    picks = recommend(get_settings(), ctx.signals, k=TAKE["learned"])
     top = max((score for _, score in picks), default=0.0)
     bottom = min((score for _, score in picks), default=0.0)
     spread = (top - bottom) or 1.0
@@ -65,7 +78,12 @@ def learned(db: Session, ctx: Context) -> list[Candidate]:
 
 
 def co_watched(db: Session, ctx: Context) -> list[Candidate]:
-    if not ctx.seeds:
+    """Online co-watching, for as long as no model has been trained (the model learns the same
+    from every viewer at once, and needs no query)."""
+    from playback.config import get_settings
+    from playback.recsys.platform import serving_model
+
+    if not ctx.seeds or serving_model(get_settings()) is not None:
         return []
     co_viewers = list(
         db.scalars(
@@ -92,50 +110,106 @@ def co_watched(db: Session, ctx: Context) -> list[Candidate]:
 
 
 def similar(db: Session, ctx: Context) -> list[Candidate]:
+    """The best recent videos of the hashtags and sounds the viewer likes most (each list is
+    shared by every viewer: ``pools``)."""
     tags = ctx.likes.top(ctx.likes.hashtags, 10)
     sounds = ctx.likes.top(ctx.likes.sounds, 5)
-    if not tags and not sounds:
-        return []
     rows: dict[uuid.UUID, float] = {}
+    keys = [("hashtag", tag) for tag in tags] + [("sound", sound) for sound in sounds]
+    for (kind, _), found in pools.get_many(db, keys, _best_of, at_most=COLD_KEYS).items():
+        for c in found:
+            base = 1.0 if kind == "hashtag" else 1.5
+            rows[c.video_id] = rows.get(c.video_id, 0.0) + base + 0.5 * c.strength
+    best = sorted(rows.items(), key=lambda r: -r[1])[: TAKE["similar"]]
+    return _normalized("similar", best)
+
+
+# Prepared once: the statements run for every hashtag, sound and account a page asks about.
+_TAG_LATEST = (
+    sa.select(VideoHashtag.video_id)
+    .where(
+        VideoHashtag.hashtag_id == sa.bindparam("key"),
+        VideoHashtag.video_id >= sa.bindparam("floor"),
+    )
+    .order_by(VideoHashtag.video_id.desc())
+    .limit(LATEST)
+    .subquery()
+)
+_BEST_OF_TAG = (
+    sa.select(Video.id, Video.view_count)
+    .join(_TAG_LATEST, _TAG_LATEST.c.video_id == Video.id)
+    .where(Video.status == "ready")
+    .order_by(Video.view_count.desc(), Video.id.desc())
+    .limit(PER_SOURCE)
+)
+_BEST_OF_SOUND = (
+    sa.select(Video.id, Video.view_count)
+    .where(Video.sound_id == sa.bindparam("key"), Video.status == "ready")
+    .order_by(Video.view_count.desc(), Video.id.desc())
+    .limit(PER_SOURCE)
+)
+_NEWEST_OF_ACCOUNT = (
+    sa.select(Video.id)
+    .where(
+        Video.creator_id == sa.bindparam("key"),
+        Video.status == "ready",
+        Video.id >= sa.bindparam("floor"),
+    )
+    .order_by(Video.id.desc())
+    .limit(PER_CREATOR)
+)
+
+
+def _best_of(
+    db: Session, keys: list[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], list[Candidate]]:
+    """For each hashtag: the most viewed of its ``LATEST`` newest videos of the last
+    ``RECENT_DAYS`` (bounded work however big the tag); for each sound: its most viewed ready
+    videos (straight from the (sound, status, views) index)."""
     # Ids are UUIDv7, stamped with the (real) time they were made: the (hashtag, video) index
-    # then finds a tag's recent videos without reading its whole history.
-    recent_floor = _id_floor(dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS))
-    if tags:
-        for vid, hits in db.execute(
-            sa.select(VideoHashtag.video_id, sa.func.count())
-            .where(VideoHashtag.hashtag_id.in_(tags), VideoHashtag.video_id >= recent_floor)
-            .group_by(VideoHashtag.video_id)
-            .order_by(sa.func.count().desc(), VideoHashtag.video_id.desc())
-            .limit(PER_SOURCE)
-        ):
-            rows[vid] = rows.get(vid, 0.0) + float(hits)
-    if sounds:
-        for vid in db.scalars(
-            sa.select(Video.id)
-            .where(Video.sound_id.in_(sounds), Video.status == "ready")
-            .order_by(Video.view_count.desc())
-            .limit(PER_SOURCE)
-        ):
-            rows[vid] = rows.get(vid, 0.0) + 1.5
-    return _normalized("similar", list(rows.items()))
+    # finds a tag's newest without reading its whole history.
+    floor = _id_floor(dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS))
+    found = {}
+    for kind, key in keys:
+        query = _BEST_OF_TAG if kind == "hashtag" else _BEST_OF_SOUND
+        rows = db.execute(query, {"key": key, "floor": floor}).all()
+        found[(kind, key)] = _normalized("similar", [(r[0], math.log1p(r[1]) + 1) for r in rows])
+    return found
 
 
 def followed(db: Session, ctx: Context) -> list[Candidate]:
+    """New videos of followed accounts: the ones the viewer enjoys most first, then the others
+    in an order of the feed session's own (each account's newest are a shared list)."""
     if not ctx.following:
         return []
-    since = ctx.now - dt.timedelta(days=RECENT_DAYS)
-    rows = db.execute(
-        sa.select(Video.id, Video.view_count)
-        .where(
-            Video.creator_id.in_(list(ctx.following)[:1000]),
-            Video.status == "ready",
-            Video.ready_at > since,
-        )
-        .order_by(Video.id.desc())
-        .limit(PER_SOURCE)
-    ).all()
-    # Newest first: strength falls with the position, not the views.
-    return [Candidate(r[0], "followed", 1.0 / (1 + i / 10)) for i, r in enumerate(rows)]
+    rng = random.Random(ctx.session_id)
+    accounts = sorted(ctx.following)
+    rng.shuffle(accounts)
+    accounts.sort(key=lambda a: -ctx.likes.creators.get(a, 0.0))
+    keys = [("creator", account) for account in accounts[:FOLLOWED_ACCOUNTS]]
+    found = sorted(
+        (
+            vid
+            for videos in pools.get_many(db, keys, _newest_of, at_most=COLD_KEYS).values()
+            for vid in videos
+        ),
+        reverse=True,  # UUIDv7: newest first
+    )
+    # Strength falls with the position, not the views.
+    return [
+        Candidate(vid, "followed", 1.0 / (1 + i / 10))
+        for i, vid in enumerate(found[: TAKE["followed"]])
+    ]
+
+
+def _newest_of(
+    db: Session, keys: list[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], list[uuid.UUID]]:
+    """Each account's newest ready videos of the last ``RECENT_DAYS``."""
+    floor = _id_floor(dt.datetime.now(dt.UTC) - dt.timedelta(days=RECENT_DAYS))
+    return {
+        key: list(db.scalars(_NEWEST_OF_ACCOUNT, {"key": key[1], "floor": floor})) for key in keys
+    }
 
 
 def _id_floor(at: dt.datetime) -> uuid.UUID:
@@ -143,29 +217,20 @@ def _id_floor(at: dt.datetime) -> uuid.UUID:
     return uuid.UUID(int=(int(at.timestamp() * 1000) & ((1 << 48) - 1)) << 80)
 
 
-# Trending is the same for every viewer of a country: each process keeps it for a minute.
-_trending_cache: dict[tuple[str, str], tuple[float, list[Candidate]]] = {}
-_trending_lock = threading.Lock()
-
-
 def clear_caches() -> None:
-    with _trending_lock:
-        _trending_cache.clear()
+    pools.clear()
+    facts.clear()
 
 
 def trending(db: Session, ctx: Context) -> list[Candidate]:
-    key = (str(db.get_bind().engine.url), ctx.territory)
-    hit = _trending_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < TRENDING_TTL:
-        return hit[1]
-    value = _trending(db, ctx)
-    with _trending_lock:
-        _trending_cache[key] = (time.monotonic(), value)
-    return value
+    """Most watched in the viewer's country over the last two days (everywhere, when the
+    country is unknown or has too little)."""
+    pool = pools.get(db, ("trending", ctx.territory), partial(_trending, territory=ctx.territory))
+    return _unserved(ctx, pool, TAKE["trending"])
 
 
-def _trending(db: Session, ctx: Context) -> list[Candidate]:
-    since = ctx.now - dt.timedelta(hours=TRENDING_HOURS)
+def _trending(db: Session, territory: str) -> list[Candidate]:
+    since = utcnow() - dt.timedelta(hours=TRENDING_HOURS)
     query = (
         sa.select(WatchEvent.video_id, sa.func.count())
         .where(WatchEvent.created_at > since, WatchEvent.video_id.is_not(None))
@@ -174,8 +239,8 @@ def _trending(db: Session, ctx: Context) -> list[Candidate]:
         .limit(PER_SOURCE)
     )
     rows: list[tuple[uuid.UUID | None, float]] = []
-    if ctx.territory != UNKNOWN_TERRITORY:
-        local = query.where(WatchEvent.territory == ctx.territory)
+    if territory != UNKNOWN_TERRITORY:
+        local = query.where(WatchEvent.territory == territory)
         rows = [(r[0], float(r[1])) for r in db.execute(local)]
     source = "trending_local"
     if len(rows) < PER_SOURCE // 3:
@@ -185,7 +250,13 @@ def _trending(db: Session, ctx: Context) -> list[Candidate]:
 
 
 def fresh(db: Session, ctx: Context) -> list[Candidate]:
-    since = ctx.now - dt.timedelta(days=FRESH_DAYS)
+    pool = pools.get(db, ("fresh",), _fresh)
+    # Each feed session draws its own share, so the first audiences spread over every upload.
+    return random.Random(ctx.session_id).sample(pool, min(TAKE["fresh"], len(pool)))
+
+
+def _fresh(db: Session) -> list[Candidate]:
+    since = utcnow() - dt.timedelta(days=FRESH_DAYS)
     rows = db.execute(
         sa.select(Video.id, Video.view_count)
         .where(
@@ -194,14 +265,24 @@ def fresh(db: Session, ctx: Context) -> list[Candidate]:
             Video.view_count < FRESH_MAX_VIEWS,
         )
         .order_by(Video.ready_at.desc())
-        .limit(PER_SOURCE)
+        .limit(FRESH_POOL)
     ).all()
     # The fewer views so far, the more a first audience is owed.
     return [Candidate(r[0], "fresh", 1.0 - r[1] / FRESH_MAX_VIEWS) for r in rows]
 
 
 def popular(db: Session, ctx: Context) -> list[Candidate]:
-    since = ctx.now - dt.timedelta(days=RECENT_DAYS)
+    return _unserved(ctx, pools.get(db, ("popular",), _popular), TAKE["popular"])
+
+
+def _unserved(ctx: Context, pool: list[Candidate], n: int) -> list[Candidate]:
+    """The first ``n`` of a shared list that this feed session has not served yet."""
+    skip = ctx.served | ctx.not_interested
+    return [c for c in pool if c.video_id not in skip][:n]
+
+
+def _popular(db: Session) -> list[Candidate]:
+    since = utcnow() - dt.timedelta(days=RECENT_DAYS)
     rows = db.execute(
         sa.select(Video.id, Video.view_count)
         .where(Video.status == "ready", Video.ready_at > since)

@@ -2,7 +2,8 @@
 they have watched and done (the whole history for filtering, the recent part as session
 signals), whom they follow and block, and what they said they are not interested in.
 
-Everything is read fresh for every page, so an action changes the very next page."""
+Everything is read fresh for every page, so an action changes the very next page (only the
+facts that never change about a video are kept, see ``facts.py``)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from playback.engagement.models import (
     NotInterested,
     WatchEvent,
 )
+from playback.feeds.facts import Facts, facts
 from playback.kit.time import utcnow
-from playback.media.models import Video, VideoHashtag
 from playback.social.models import Follow
 from playback.social.service import blocked_ids
 
@@ -40,22 +41,22 @@ class Taste:
     sounds: dict[uuid.UUID, float] = field(default_factory=lambda: defaultdict(float))
     hashtags: dict[uuid.UUID, float] = field(default_factory=lambda: defaultdict(float))
 
-    def add(self, video: Video, tags: list[uuid.UUID], weight: float) -> None:
+    def add(self, video: Facts, weight: float) -> None:
         self.creators[video.creator_id] += weight
         if video.sound_id is not None:
             self.sounds[video.sound_id] += weight
-        for tag in tags:
+        for tag in video.tags:
             self.hashtags[tag] += weight
 
     @staticmethod
     def top(weights: dict[uuid.UUID, float], n: int) -> list[uuid.UUID]:
         return sorted(weights, key=lambda key: -weights[key])[:n]
 
-    def affinity(self, video: Video, tags: list[uuid.UUID]) -> float:
+    def affinity(self, video: Facts) -> float:
         score = self.creators.get(video.creator_id, 0.0)
         if video.sound_id is not None:
             score += 0.7 * self.sounds.get(video.sound_id, 0.0)
-        score += 0.5 * sum(self.hashtags.get(tag, 0.0) for tag in tags)
+        score += 0.5 * sum(self.hashtags.get(tag, 0.0) for tag in video.tags)
         return score
 
 
@@ -66,14 +67,13 @@ class Context:
     session_id: str
     now: dt.datetime
     territory: str
-    seen: set[uuid.UUID]  # watched ever, or served in this feed session
+    served: set[uuid.UUID]  # in this feed session
     not_interested: set[uuid.UUID]
     blocked: set[uuid.UUID]  # accounts, either way
     following: set[uuid.UUID]
     seeds: list[uuid.UUID]  # liked or finished, most recent first
     likes: Taste  # what the viewer liked, finished or replayed (recent ones weigh more)
     dislikes: Taste  # what they skipped fast or said "not interested" to
-    tags_of: dict[uuid.UUID, list[uuid.UUID]]  # hashtags of the history's videos
     signals: dict[uuid.UUID, float]  # liked minus disliked, per video of the recent history
 
     @property
@@ -81,14 +81,20 @@ class Context:
         return not self.seeds
 
 
+_HISTORY = (
+    sa.select(WatchEvent.video_id, WatchEvent.watched_ms)
+    .where(WatchEvent.viewer_key == sa.bindparam("key"))
+    .order_by(WatchEvent.id.desc())
+    .limit(HISTORY)
+)
+
+
 def load_context(db: Session, viewer: User | None, viewer_key: str, session_id: str) -> Context:
-    watched = {
-        vid
-        for vid in db.scalars(
-            sa.select(WatchEvent.video_id).where(WatchEvent.viewer_key == viewer_key)
-        )
-        if vid is not None
-    }
+    # The latest watch stretches, newest first: the session signals. (Everything ever watched
+    # is filtered out by the database, see ``ranking.load_items``.)
+    history = [
+        (vid, ms) for vid, ms in db.execute(_HISTORY, {"key": viewer_key}) if vid is not None
+    ]
     served = set(
         db.scalars(
             sa.select(FeedImpression.video_id).where(FeedImpression.session_id == session_id)
@@ -102,22 +108,28 @@ def load_context(db: Session, viewer: User | None, viewer_key: str, session_id: 
         )
     )
     blocked, following, liked = _relations(db, viewer)
-    positive, negative = _signals(db, viewer_key, liked, not_interested)
-    likes, dislikes, tags_of = _tastes(db, positive, negative)
+    known = facts.get(db, {vid for vid, _ in history} | set(liked) | set(not_interested[:SEEDS]))
+    positive, negative = _signals(history, known, liked, not_interested)
+    likes, dislikes = Taste(), Taste()
+    for vid, weight in positive.items():
+        if vid in known:
+            likes.add(known[vid], weight)
+    for vid, weight in negative.items():
+        if vid in known:
+            dislikes.add(known[vid], weight)
     return Context(
         viewer=viewer,
         viewer_key=viewer_key,
         session_id=session_id,
         now=utcnow(),
         territory=viewer.country if viewer is not None and viewer.country else UNKNOWN_TERRITORY,
-        seen=watched | served,
+        served=served,
         not_interested=set(not_interested),
         blocked=blocked,
         following=following,
         seeds=sorted(positive, key=lambda vid: -positive[vid])[:SEEDS],
         likes=likes,
         dislikes=dislikes,
-        tags_of=tags_of,
         signals={
             vid: positive.get(vid, 0.0) - negative.get(vid, 0.0)
             for vid in set(positive) | set(negative)
@@ -151,23 +163,20 @@ def _relations(
 
 
 def _signals(
-    db: Session, viewer_key: str, liked: list[uuid.UUID], not_interested: list[uuid.UUID]
+    history: list[tuple[uuid.UUID, int]],
+    known: dict[uuid.UUID, Facts],
+    liked: list[uuid.UUID],
+    not_interested: list[uuid.UUID],
 ) -> tuple[dict[uuid.UUID, float], dict[uuid.UUID, float]]:
-    """How much the viewer liked or disliked each video of their recent history."""
-    history = db.execute(
-        sa.select(WatchEvent.video_id, WatchEvent.watched_ms, Video.duration_ms)
-        .join(Video, Video.id == WatchEvent.video_id)
-        .where(WatchEvent.viewer_key == viewer_key)
-        .order_by(WatchEvent.id.desc())
-        .limit(HISTORY)
-    ).all()
+    """How much the viewer liked or disliked each video of their recent history (``history``:
+    (video, milliseconds watched), newest first)."""
     positive: dict[uuid.UUID, float] = defaultdict(float)
     negative: dict[uuid.UUID, float] = defaultdict(float)
-    for rank, (video_id, watched_ms, duration_ms) in enumerate(history):
-        if video_id is None:
+    for rank, (video_id, watched_ms) in enumerate(history):
+        if video_id not in known:
             continue
         recency = 1.0 / (1 + rank / 20)  # the last few swipes weigh most: session signals
-        ratio = watched_ms / max(1, duration_ms or 1)
+        ratio = watched_ms / max(1, known[video_id].duration_ms)
         if ratio >= COMPLETED:
             # Finishing counts; replays (ratio above 1) count more, up to three times.
             positive[video_id] += recency * min(ratio, 3.0)
@@ -178,26 +187,3 @@ def _signals(
     for rank, video_id in enumerate(not_interested[:SEEDS]):
         negative[video_id] += 3.0 / (1 + rank / 10)
     return positive, negative
-
-
-def _tastes(
-    db: Session, positive: dict[uuid.UUID, float], negative: dict[uuid.UUID, float]
-) -> tuple[Taste, Taste, dict[uuid.UUID, list[uuid.UUID]]]:
-    ids = set(positive) | set(negative)
-    videos = {v.id: v for v in db.scalars(sa.select(Video).where(Video.id.in_(ids)))} if ids else {}
-    tags_of: dict[uuid.UUID, list[uuid.UUID]] = {vid: [] for vid in videos}
-    if videos:
-        for vid, tag in db.execute(
-            sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id).where(
-                VideoHashtag.video_id.in_(list(videos))
-            )
-        ):
-            tags_of[vid].append(tag)
-    likes, dislikes = Taste(), Taste()
-    for vid, weight in positive.items():
-        if vid in videos:
-            likes.add(videos[vid], tags_of[vid], weight)
-    for vid, weight in negative.items():
-        if vid in videos:
-            dislikes.add(videos[vid], tags_of[vid], weight)
-    return likes, dislikes, tags_of

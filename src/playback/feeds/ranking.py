@@ -17,6 +17,7 @@ hashtag, and a bounded exploration share (new uploads finding their first audien
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 from collections import Counter
@@ -27,10 +28,12 @@ from sqlalchemy.orm import Session
 
 from playback.accounts import age_policy
 from playback.accounts.models import User
-from playback.engagement import counters
+from playback.engagement.models import WatchEvent
 from playback.feeds.candidates import Candidate
 from playback.feeds.context import Context
-from playback.media.models import Video, VideoHashtag
+from playback.feeds.facts import Facts, facts
+from playback.kit.time import as_utc
+from playback.media.models import Video
 
 WINDOW = 10
 MAX_PER_CREATOR = 2
@@ -62,78 +65,104 @@ REASONS = {
 
 @dataclass
 class Item:
-    video: Video
-    creator: User
-    tags: list[uuid.UUID]
+    """A candidate that passed the filters: its facts and what ranking needs besides, not the
+    whole rows (those are read for the page's videos only, see ``service.rank_for_you``)."""
+
+    facts: Facts
     sources: list[Candidate]
+    engagement: float  # likes, comments, shares and saves per view (cached counts)
+    ready_at: dt.datetime
     score: float = 0.0
     liked: float = 0.0  # the viewer's taste for it, kept for its reasons
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.facts.id
 
     @property
     def exploring(self) -> bool:
         return all(c.source == "fresh" for c in self.sources)
 
 
+NOBODY = uuid.UUID(int=0)
+# Prepared once (it runs for every page): the candidates that pass the filters the database
+# can apply — ready, public, sound not muted, creator not private, not the viewer's own, never
+# watched by the viewer — with their cached counts and the creator's birthdate.
+_CANDIDATES = (
+    sa.select(
+        Video.id,
+        Video.view_count,
+        Video.like_count,
+        Video.comment_count,
+        Video.share_count,
+        Video.save_count,
+        sa.func.coalesce(Video.ready_at, Video.created_at),
+        User.id,
+        User.birthdate,
+    )
+    .join(User, User.id == Video.creator_id)
+    .where(
+        Video.id.in_(sa.bindparam("ids", expanding=True)),
+        Video.status == "ready",
+        Video.visibility == "public",
+        Video.sound_muted.is_(False),
+        User.private.is_(False),
+        Video.creator_id != sa.bindparam("viewer_id"),
+        ~sa.exists().where(
+            WatchEvent.viewer_key == sa.bindparam("viewer_key"),
+            WatchEvent.video_id == Video.id,
+        ),
+    )
+)
+
+
 def load_items(
     db: Session, ctx: Context, candidates: dict[uuid.UUID, list[Candidate]]
 ) -> list[Item]:
-    """The candidates that pass the filters, with their videos, creators and hashtags."""
-    ids = [vid for vid in candidates if vid not in ctx.seen and vid not in ctx.not_interested]
+    """The candidates that pass the filters, with what scoring and mixing need of them."""
+    ids = [vid for vid in candidates if vid not in ctx.served and vid not in ctx.not_interested]
     if not ids:
         return []
-    query = (
-        sa.select(Video, User)
-        .join(User, User.id == Video.creator_id)
-        .where(
-            Video.id.in_(ids),
-            Video.status == "ready",
-            Video.visibility == "public",
-            Video.sound_muted.is_(False),
-            User.private.is_(False),
-        )
-    )
-    if ctx.viewer is not None:
-        query = query.where(Video.creator_id != ctx.viewer.id)
+    params = {
+        "ids": ids,
+        "viewer_key": ctx.viewer_key,
+        "viewer_id": ctx.viewer.id if ctx.viewer is not None else NOBODY,
+    }
     rows = [
-        (video, creator)
-        for video, creator in db.execute(query)
-        if creator.id not in ctx.blocked
-        and age_policy.recommendable_to(creator.birthdate, follows=creator.id in ctx.following)
+        row
+        for row in db.execute(_CANDIDATES, params)
+        if row[7] not in ctx.blocked
+        and age_policy.recommendable_to(row[8], follows=row[7] in ctx.following)
     ]
-    tags: dict[uuid.UUID, list[uuid.UUID]] = {video.id: [] for video, _ in rows}
-    if rows:
-        for vid, tag in db.execute(
-            sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id).where(
-                VideoHashtag.video_id.in_(list(tags))
-            )
-        ):
-            tags[vid].append(tag)
-    return [Item(video, creator, tags[video.id], candidates[video.id]) for video, creator in rows]
+    known = facts.get(db, [row[0] for row in rows])
+    items = []
+    for vid, views, likes, comments, shares, saves, ready, _, _ in rows:
+        # Cached counts: a few seconds behind at most, which ranking does not mind.
+        engagement = (likes + 2 * comments + 3 * shares + 2 * saves + 1) / (views + 10)
+        if vid in known:
+            items.append(Item(known[vid], candidates[vid], engagement, as_utc(ready)))
+    return items
 
 
-def score(db: Session, ctx: Context, items: list[Item]) -> None:
-    counts = counters.video_counts(db, [item.video for item in items])
+def score(ctx: Context, items: list[Item]) -> None:
     for item in items:
-        c = counts[item.video.id]
-        engagement = (c.likes + 2 * c.comments + 3 * c.shares + 2 * c.saves + 1) / (c.views + 10)
-        ready = item.video.ready_at or item.video.created_at
-        age_hours = max(0.0, (ctx.now - ready).total_seconds() / 3600)
+        age_hours = max(0.0, (ctx.now - item.ready_at).total_seconds() / 3600)
         freshness = 1 / (1 + age_hours / 72) ** 0.5
         proposed = sum(SOURCE_WEIGHT.get(c.source, 0.3) * c.strength for c in item.sources)
-        liked = ctx.likes.affinity(item.video, item.tags)
-        disliked = ctx.dislikes.affinity(item.video, item.tags)
+        liked = ctx.likes.affinity(item.facts)
+        disliked = ctx.dislikes.affinity(item.facts)
         taste = math.log1p(liked) - 1.5 * math.log1p(disliked)
-        item.score = proposed + 2.0 * engagement + 0.5 * freshness + taste
+        item.score = proposed + 2.0 * item.engagement + 0.5 * freshness + taste
         item.liked = liked
 
 
-def reasons(ctx: Context, item: Item) -> list[str]:
-    """Why this video, in words (only for the videos a page shows)."""
+def reasons(ctx: Context, item: Item, handle: str) -> list[str]:
+    """Why this video, in words (only for the videos a page shows; ``handle`` its creator's)."""
     liked = item.liked
     reasons: list[str] = []
-    if item.video.creator_id in ctx.likes.creators:
-        reasons.append(f"You enjoyed videos by @{item.creator.handle}")
-    elif item.video.sound_id is not None and item.video.sound_id in ctx.likes.sounds:
+    if item.facts.creator_id in ctx.likes.creators:
+        reasons.append(f"You enjoyed videos by @{handle}")
+    elif item.facts.sound_id is not None and item.facts.sound_id in ctx.likes.sounds:
         reasons.append("Uses a sound you listened to")
     elif liked > 0:
         reasons.append("Like videos you enjoyed")
@@ -147,30 +176,31 @@ def reasons(ctx: Context, item: Item) -> list[str]:
 def mix(items: list[Item], limit: int) -> list[Item]:
     """A page from the scored items: the best that keep the page varied, with an exploration
     slot every ``EXPLORATION_EVERY`` positions while new uploads wait for an audience."""
-    ranked = sorted(items, key=lambda i: (-i.score, str(i.video.id)))
+    ranked = sorted(items, key=lambda i: (-i.score, str(i.id)))
     exploring = [i for i in ranked if i.exploring]
     page: list[Item] = []
     taken: set[uuid.UUID] = set()
 
     def fits(item: Item) -> bool:
         window = page[-(WINDOW - 1) :]
-        creators = Counter(i.video.creator_id for i in window)
-        sounds = Counter(i.video.sound_id for i in window if i.video.sound_id is not None)
-        tags = Counter(tag for i in window for tag in i.tags[:1])
-        if creators[item.video.creator_id] >= MAX_PER_CREATOR:
+        creators = Counter(i.facts.creator_id for i in window)
+        sounds = Counter(i.facts.sound_id for i in window if i.facts.sound_id is not None)
+        tags = Counter(tag for i in window for tag in i.facts.tags[:1])
+        f = item.facts
+        if creators[f.creator_id] >= MAX_PER_CREATOR:
             return False
-        if item.video.sound_id is not None and sounds[item.video.sound_id] >= MAX_PER_SOUND:
+        if f.sound_id is not None and sounds[f.sound_id] >= MAX_PER_SOUND:
             return False
-        return not (item.tags and tags[item.tags[0]] >= MAX_PER_HASHTAG)
+        return not (f.tags and tags[f.tags[0]] >= MAX_PER_HASHTAG)
 
     def pick(pool: list[Item]) -> Item | None:
-        return next((i for i in pool if i.video.id not in taken and fits(i)), None)
+        return next((i for i in pool if i.id not in taken and fits(i)), None)
 
     while len(page) < limit:
         explore_slot = len(page) % EXPLORATION_EVERY == EXPLORATION_EVERY - 1
         item = (pick(exploring) if explore_slot else None) or pick(ranked)
         if item is None:
             break  # what is left would crowd the page: better a shorter page
-        taken.add(item.video.id)
+        taken.add(item.id)
         page.append(item)
     return page

@@ -70,12 +70,28 @@ def rank_for_you(
     try:
         with db.begin_nested():
             items = ranking.load_items(db, ctx, candidates.gather(db, ctx))
-            ranking.score(db, ctx, items)
+            ranking.score(ctx, items)
             page = ranking.mix(items, limit)
+            rows = _rows(db, [item.id for item in page])
     except Exception:
         log.exception("for_you_pipeline_failed", viewer_key=viewer_key)
         return rank_by_recency(db, ctx, limit)
-    return [Ranked(i.video, i.creator, i.score, ranking.reasons(ctx, i)) for i in page]
+    ranked = []
+    for item in page:
+        if item.id in rows:  # (gone since it was scored: left out)
+            video, creator = rows[item.id]
+            ranked.append(
+                Ranked(video, creator, item.score, ranking.reasons(ctx, item, creator.handle))
+            )
+    return ranked
+
+
+def _rows(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Video, User]]:
+    """The page's videos with their creators, whole (for the cards)."""
+    if not ids:
+        return {}
+    query = sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id.in_(ids))
+    return {video.id: (video, creator) for video, creator in db.execute(query)}
 
 
 def rank_by_recency(db: Session, ctx: Context, limit: int) -> list[Ranked]:
@@ -90,17 +106,23 @@ def rank_by_recency(db: Session, ctx: Context, limit: int) -> list[Ranked]:
         )
     }
     items = ranking.load_items(db, ctx, fresh)
-    items.sort(key=lambda i: i.video.id, reverse=True)
-    return [Ranked(i.video, i.creator, 0.0, ["New on Playback"]) for i in items[:limit]]
+    items.sort(key=lambda i: i.id, reverse=True)
+    rows = _rows(db, [item.id for item in items[:limit]])
+    return [
+        Ranked(*rows[item.id], 0.0, ["New on Playback"])
+        for item in items[:limit]
+        if item.id in rows
+    ]
 
 
 def do_record_impressions(
     db: Session, session_id: str, viewer_key: str, video_ids: list[uuid.UUID]
 ) -> None:
+    if not video_ids:
+        return
     now = utcnow()
-    for vid in video_ids:
-        db.add(
-            FeedImpression(
-                session_id=session_id, video_id=vid, viewer_key=viewer_key, served_at=now
-            )
-        )
+    rows = [
+        {"session_id": session_id, "video_id": vid, "viewer_key": viewer_key, "served_at": now}
+        for vid in video_ids
+    ]
+    db.execute(sa.insert(FeedImpression), rows)

@@ -1,0 +1,95 @@
+"""What never changes about a video once published — its creator, its sound, its duration and
+its hashtags (the caption is set at upload) — kept by each process for the For You pipeline,
+which reads them for hundreds of videos per page. Callers ask only for videos that are published
+(watched, liked, or just filtered as ready).
+
+Only these facts are kept. Whatever can change — status, visibility, a muted sound, the
+creator's privacy, blocks, the counts — is read from the database on every page
+(``ranking.load_items``). Should a video's sound be removed (its origin erased), a kept fact
+only steers a ranking, never what may be shown.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from playback.media.models import Video, VideoHashtag
+
+MAX_VIDEOS = 200_000  # about 50 MB of facts per process; the least recently used go first
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    id: uuid.UUID
+    creator_id: uuid.UUID
+    sound_id: uuid.UUID | None
+    duration_ms: int
+    tags: tuple[uuid.UUID, ...]  # in caption order
+
+
+class FactsCache:
+    def __init__(self, max_videos: int = MAX_VIDEOS) -> None:
+        self.max_videos = max_videos
+        self._facts: OrderedDict[tuple[str, uuid.UUID], Facts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._facts.clear()
+
+    def get(self, db: Session, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Facts]:
+        """The facts of the videos among ``ids`` that exist (missing ones read in one go)."""
+        url = str(db.get_bind().engine.url)
+        found: dict[uuid.UUID, Facts] = {}
+        missing: list[uuid.UUID] = []
+        with self._lock:
+            for vid in ids:
+                fact = self._facts.get((url, vid))
+                if fact is None:
+                    missing.append(vid)
+                else:
+                    self._facts.move_to_end((url, vid))
+                    found[vid] = fact
+        if missing:
+            loaded = _load(db, missing)
+            found.update(loaded)
+            with self._lock:
+                for vid, fact in loaded.items():
+                    self._facts[(url, vid)] = fact
+                while len(self._facts) > self.max_videos:
+                    self._facts.popitem(last=False)
+        return found
+
+
+def _load(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Facts]:
+    tags: dict[uuid.UUID, list[tuple[int, uuid.UUID]]] = {}
+    for vid, tag, position in db.execute(
+        sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id, VideoHashtag.position).where(
+            VideoHashtag.video_id.in_(ids)
+        )
+    ):
+        tags.setdefault(vid, []).append((position, tag))
+    return {
+        vid: Facts(
+            vid,
+            creator_id,
+            sound_id,
+            duration_ms or 0,
+            tuple(tag for _, tag in sorted(tags.get(vid, []))),
+        )
+        for vid, creator_id, sound_id, duration_ms in db.execute(
+            sa.select(Video.id, Video.creator_id, Video.sound_id, Video.duration_ms).where(
+                Video.id.in_(ids)
+            )
+        )
+    }
+
+
+facts = FactsCache()
