@@ -81,11 +81,29 @@ class Context:
         return not self.seeds
 
 
+# Prepared once: every page runs them.
 _HISTORY = (
     sa.select(WatchEvent.video_id, WatchEvent.watched_ms)
     .where(WatchEvent.viewer_key == sa.bindparam("key"))
     .order_by(WatchEvent.id.desc())
     .limit(HISTORY)
+)
+_SERVED = sa.select(FeedImpression.video_id).where(
+    FeedImpression.session_id == sa.bindparam("session")
+)
+_NOT_INTERESTED = (
+    sa.select(NotInterested.video_id)
+    .where(NotInterested.viewer_key == sa.bindparam("key"))
+    .order_by(NotInterested.created_at.desc())
+)
+_FOLLOWING = sa.select(Follow.followee_id).where(
+    Follow.follower_id == sa.bindparam("user"), Follow.status == "accepted"
+)
+_LIKED = (
+    sa.select(Like.video_id)
+    .where(Like.user_id == sa.bindparam("user"))
+    .order_by(Like.created_at.desc())
+    .limit(SEEDS)
 )
 
 
@@ -95,18 +113,8 @@ def load_context(db: Session, viewer: User | None, viewer_key: str, session_id: 
     history = [
         (vid, ms) for vid, ms in db.execute(_HISTORY, {"key": viewer_key}) if vid is not None
     ]
-    served = set(
-        db.scalars(
-            sa.select(FeedImpression.video_id).where(FeedImpression.session_id == session_id)
-        )
-    )
-    not_interested = list(
-        db.scalars(
-            sa.select(NotInterested.video_id)
-            .where(NotInterested.viewer_key == viewer_key)
-            .order_by(NotInterested.created_at.desc())
-        )
-    )
+    served = set(db.scalars(_SERVED, {"session": session_id}))
+    not_interested = list(db.scalars(_NOT_INTERESTED, {"key": viewer_key}))
     blocked, following, liked = _relations(db, viewer)
     known = facts.get(db, {vid for vid, _ in history} | set(liked) | set(not_interested[:SEEDS]))
     positive, negative = _signals(history, known, liked, not_interested)
@@ -144,21 +152,8 @@ def _relations(
     if viewer is None:
         return set(), set(), []
     blocked = blocked_ids(db, viewer.id)
-    following = set(
-        db.scalars(
-            sa.select(Follow.followee_id).where(
-                Follow.follower_id == viewer.id, Follow.status == "accepted"
-            )
-        )
-    )
-    liked = list(
-        db.scalars(
-            sa.select(Like.video_id)
-            .where(Like.user_id == viewer.id)
-            .order_by(Like.created_at.desc())
-            .limit(SEEDS)
-        )
-    )
+    following = set(db.scalars(_FOLLOWING, {"user": viewer.id}))
+    liked = list(db.scalars(_LIKED, {"user": viewer.id}))
     return blocked, following, liked
 
 

@@ -68,13 +68,17 @@ class FactsCache:
         return found
 
 
+_TAGS = sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id, VideoHashtag.position).where(
+    VideoHashtag.video_id.in_(sa.bindparam("ids", expanding=True))
+)
+_VIDEOS = sa.select(Video.id, Video.creator_id, Video.sound_id, Video.duration_ms).where(
+    Video.id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
 def _load(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Facts]:
     tags: dict[uuid.UUID, list[tuple[int, uuid.UUID]]] = {}
-    for vid, tag, position in db.execute(
-        sa.select(VideoHashtag.video_id, VideoHashtag.hashtag_id, VideoHashtag.position).where(
-            VideoHashtag.video_id.in_(ids)
-        )
-    ):
+    for vid, tag, position in db.execute(_TAGS, {"ids": ids}):
         tags.setdefault(vid, []).append((position, tag))
     return {
         vid: Facts(
@@ -84,11 +88,7 @@ def _load(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Facts]:
             duration_ms or 0,
             tuple(tag for _, tag in sorted(tags.get(vid, []))),
         )
-        for vid, creator_id, sound_id, duration_ms in db.execute(
-            sa.select(Video.id, Video.creator_id, Video.sound_id, Video.duration_ms).where(
-                Video.id.in_(ids)
-            )
-        )
+        for vid, creator_id, sound_id, duration_ms in db.execute(_VIDEOS, {"ids": ids})
     }
 
 

@@ -90,8 +90,14 @@ def _rows(db: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Video, Use
     """The page's videos with their creators, whole (for the cards)."""
     if not ids:
         return {}
-    query = sa.select(Video, User).join(User, User.id == Video.creator_id).where(Video.id.in_(ids))
-    return {video.id: (video, creator) for video, creator in db.execute(query)}
+    return {video.id: (video, creator) for video, creator in db.execute(_PAGE, {"ids": ids})}
+
+
+_PAGE = (
+    sa.select(Video, User)
+    .join(User, User.id == Video.creator_id)
+    .where(Video.id.in_(sa.bindparam("ids", expanding=True)))
+)
 
 
 def rank_by_recency(db: Session, ctx: Context, limit: int) -> list[Ranked]:

@@ -55,14 +55,16 @@ def is_blocked_either_way(db: Session, a: uuid.UUID, b: uuid.UUID) -> bool:
     )
 
 
+_BLOCKED_EITHER_WAY = (
+    sa.select(Block.blocked_id)
+    .where(Block.blocker_id == sa.bindparam("user"))
+    .union(sa.select(Block.blocker_id).where(Block.blocked_id == sa.bindparam("user")))
+)
+
+
 def blocked_ids(db: Session, user_id: uuid.UUID) -> set[uuid.UUID]:
     """Everyone ``user_id`` blocked or was blocked by (hidden from each other)."""
-    rows = db.execute(
-        sa.select(Block.blocked_id)
-        .where(Block.blocker_id == user_id)
-        .union(sa.select(Block.blocker_id).where(Block.blocked_id == user_id))
-    )
-    return {row[0] for row in rows}
+    return {row[0] for row in db.execute(_BLOCKED_EITHER_WAY, {"user": user_id})}
 
 
 def blocked_select(user_id: uuid.UUID) -> sa.CompoundSelect[uuid.UUID]:
