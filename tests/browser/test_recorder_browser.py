@@ -26,7 +26,7 @@ from tests.conftest import (
     signup_and_login,
     skip_unless_required,
 )
-from tests.sound_helpers import add_track, audio_of, best_lag_seconds, music_file
+from tests.sound_helpers import add_track, audio_of, best_lag_seconds, clip_with_audio, music_file
 
 if TYPE_CHECKING:
     from playback.media.models import Video
@@ -348,16 +348,22 @@ def test_the_recorder_asks_to_log_in(live_server: str, browser_page: Page) -> No
 
 
 def test_a_duet_recorded_beside_the_original_stops_with_it(
-    live_server: str, recorder_page: Page, client: TestClient, clip: Path, database: Database
+    live_server: str,
+    recorder_page: Page,
+    client: TestClient,
+    database: Database,
+    tmp_path: Path,
 ) -> None:
     page, base = recorder_page, live_server
     _maya, maya = signup_and_login(client, "maya")
+    # Long enough that a take made on a busy machine still lasts the minimum second.
+    clip = clip_with_audio(tmp_path, music_file(tmp_path, seconds=5.0), seconds=3.0)
     original = post_video(client, maya, clip, caption="duet me")
     signup(client, "sam")
     _log_in(page, base, "sam", f"/record?duet={original}")
 
-    # The original is 1.5 s long: the recording stops by itself when it ends.
-    expect(page.locator("[data-testid=record-limit]")).to_have_text("Up to 1.5 s")
+    # The original is 3 s long: the recording stops by itself when it ends.
+    expect(page.locator("[data-testid=record-limit]")).to_have_text("Up to 3 s")
     page.locator("[data-testid=record-button]").click()
     recorder = page.locator("[data-testid=recorder]")
     expect(recorder).to_have_attribute("data-state", "recording", timeout=10_000)
