@@ -171,7 +171,9 @@ def test_demo_command_serves_and_prints_logins(tmp_path: Path) -> None:
     port = free_port()
     proc = _run_server(["demo"], _clean_env(tmp_path), port)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        # The demo builds its world (catalog, videos, the trained model) before it serves: on a
+        # busy two-core machine that can take minutes.
+        _wait_for(f"http://127.0.0.1:{port}/healthz", proc, seconds=240)
         response = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/sessions",
             json={"handle": DEMO_ACCOUNTS[0].handle, "password": DEMO_PASSWORD},
