@@ -117,7 +117,7 @@ def similar(db: Session, ctx: Context) -> list[Candidate]:
     rows: dict[uuid.UUID, float] = {}
     keys = [("hashtag", tag) for tag in tags] + [("sound", sound) for sound in sounds]
     for (kind, _), found in pools.get_many(db, keys, _best_of, at_most=COLD_KEYS).items():
-        for c in found:
+        for c in found[: TAKE["similar"]]:
             base = 1.0 if kind == "hashtag" else 1.5
             rows[c.video_id] = rows.get(c.video_id, 0.0) + base + 0.5 * c.strength
     best = sorted(rows.items(), key=lambda r: -r[1])[: TAKE["similar"]]

@@ -37,7 +37,8 @@ class Facts:
 class FactsCache:
     def __init__(self, max_videos: int = MAX_VIDEOS) -> None:
         self.max_videos = max_videos
-        self._facts: OrderedDict[tuple[str, uuid.UUID], Facts] = OrderedDict()
+        # One LRU per database (a process may serve several).
+        self._facts: dict[str, OrderedDict[uuid.UUID, Facts]] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -50,21 +51,22 @@ class FactsCache:
         found: dict[uuid.UUID, Facts] = {}
         missing: list[uuid.UUID] = []
         with self._lock:
+            kept = self._facts.setdefault(url, OrderedDict())
             for vid in ids:
-                fact = self._facts.get((url, vid))
+                fact = kept.get(vid)
                 if fact is None:
                     missing.append(vid)
                 else:
-                    self._facts.move_to_end((url, vid))
+                    kept.move_to_end(vid)
                     found[vid] = fact
         if missing:
             loaded = _load(db, missing)
             found.update(loaded)
             with self._lock:
-                for vid, fact in loaded.items():
-                    self._facts[(url, vid)] = fact
-                while len(self._facts) > self.max_videos:
-                    self._facts.popitem(last=False)
+                kept = self._facts.setdefault(url, OrderedDict())
+                kept.update(loaded)
+                while len(kept) > self.max_videos:
+                    kept.popitem(last=False)
         return found
 
 
