@@ -3,6 +3,7 @@ least useful computed in the background on first use) and the facts kept about v
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 import uuid
@@ -136,3 +137,49 @@ def test_facts_of_videos_are_read_once_and_bounded(
             assert queries  # ids[0] had to go to keep two
         finally:
             sa.event.remove(database.engine, "before_cursor_execute", count)
+
+
+def test_trending_is_ranked_per_country_and_everywhere(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    from playback.engagement.models import WatchEvent
+    from playback.feeds import candidates
+    from playback.kit.time import utcnow
+
+    _, maker = signup_and_login(client, "trend.maker")
+    a, b, c = (uuid.UUID(post_video(client, maker, clip)) for _ in range(3))
+    plays = {("DE", a): 5, ("DE", b): 2, ("US", b): 4, ("US", c): 1, ("ZZ", c): 9}
+    now = utcnow()
+    with database.unit_of_work() as db:
+        for (territory, video), n in plays.items():
+            for i in range(n):
+                db.add(
+                    WatchEvent(
+                        video_id=video,
+                        viewer_key=f"anon:{territory}{i}",
+                        watched_ms=1000,
+                        source="for_you",
+                        counted=True,
+                        created_at=now,
+                        territory=territory,
+                    )
+                )
+        # Older than the window: not trending any more.
+        db.add(
+            WatchEvent(
+                video_id=a,
+                viewer_key="anon:old",
+                watched_ms=1000,
+                source="for_you",
+                counted=True,
+                created_at=now - dt.timedelta(hours=candidates.TRENDING_HOURS + 1),
+                territory="US",
+            )
+        )
+    with database.unit_of_work(write=False) as db:
+        lists = candidates._trending(db)
+    ids = {key: [cand.video_id for cand in found] for key, found in lists.items()}
+    assert ids == {"DE": [a, b], "US": [b, c], candidates.EVERYWHERE: [c, b, a]}
+    assert [cand.strength for cand in lists["DE"]] == [1.0, 2 / 5]
+    assert {cand.source for cand in lists["US"]} == {"trending_local"}
+    assert {cand.source for cand in lists[candidates.EVERYWHERE]} == {"trending"}

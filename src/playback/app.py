@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -160,13 +161,25 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(discover_router)
 
 
+def _warm_feeds(database: Database) -> None:
+    from playback.feeds.candidates import warm
+
+    try:
+        with database.unit_of_work(write=False) as db:
+            warm(db)
+    except Exception:  # the first page computes what is missing instead
+        log.exception("feed_warm_up_failed")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
     run_jobs: bool = False,
+    warm: bool = False,
 ) -> FastAPI:
-    """Build the app. ``run_jobs`` starts an in-process job consumer (embedded ``serve``)."""
+    """Build the app. ``run_jobs`` starts an in-process job consumer (embedded ``serve``);
+    ``warm`` computes the lists every first For You page needs as the server starts."""
     settings = settings or get_settings()
     configure_logging(settings.log_format, settings.log_level)
     database = database or Database(settings)
@@ -179,6 +192,10 @@ def create_app(
             consumer = jobs.start_consumer(settings.jobs_workers, in_process=True)
             consumer.start()
             log.info("jobs_consumer_started", workers=settings.jobs_workers)
+        if warm:
+            threading.Thread(
+                target=_warm_feeds, args=(database,), daemon=True, name="feed-warm-up"
+            ).start()
         try:
             yield
         finally:

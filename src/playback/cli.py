@@ -38,7 +38,7 @@ def _serve(host: str, port: int, banner: str | None = None) -> None:
 
     settings = get_settings()
     database = _migrated_database()
-    app = create_app(settings, database=database, run_jobs=settings.embedded_jobs)
+    app = create_app(settings, database=database, run_jobs=settings.embedded_jobs, warm=True)
     if banner:
         typer.echo(banner)
     if not settings.embedded_jobs:

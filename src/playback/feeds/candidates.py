@@ -21,7 +21,6 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -225,28 +224,61 @@ def clear_caches() -> None:
 def trending(db: Session, ctx: Context) -> list[Candidate]:
     """Most watched in the viewer's country over the last two days (everywhere, when the
     country is unknown or has too little)."""
-    pool = pools.get(db, ("trending", ctx.territory), partial(_trending, territory=ctx.territory))
+    lists = pools.get(db, ("trending",), _trending)
+    local = lists.get(ctx.territory, [])
+    pool = local if len(local) >= PER_SOURCE // 3 else lists.get(EVERYWHERE, [])
     return _unserved(ctx, pool, TAKE["trending"])
 
 
-def _trending(db: Session, territory: str) -> list[Candidate]:
+EVERYWHERE = "*"
+
+
+def _trending(db: Session) -> dict[str, list[Candidate]]:
+    """Every country's trending list and the list for everywhere, in two passes over the
+    window (the database ranks; only the heads come back)."""
     since = utcnow() - dt.timedelta(hours=TRENDING_HOURS)
-    query = (
+    plays = sa.func.count().label("plays")
+    per_country = (
+        sa.select(
+            WatchEvent.territory,
+            WatchEvent.video_id,
+            plays,
+            sa.func.row_number()
+            .over(partition_by=WatchEvent.territory, order_by=sa.func.count().desc())
+            .label("place"),
+        )
+        .where(
+            WatchEvent.created_at > since,
+            WatchEvent.video_id.is_not(None),
+            WatchEvent.territory != UNKNOWN_TERRITORY,
+        )
+        .group_by(WatchEvent.territory, WatchEvent.video_id)
+        .subquery()
+    )
+    rows: dict[str, list[tuple[uuid.UUID | None, float]]] = {}
+    for territory, vid, count in db.execute(
+        sa.select(per_country.c.territory, per_country.c.video_id, per_country.c.plays)
+        .where(per_country.c.place <= PER_SOURCE)
+        .order_by(per_country.c.territory, per_country.c.place)
+    ):
+        rows.setdefault(territory, []).append((vid, float(count)))
+    everywhere = db.execute(
         sa.select(WatchEvent.video_id, sa.func.count())
         .where(WatchEvent.created_at > since, WatchEvent.video_id.is_not(None))
         .group_by(WatchEvent.video_id)
         .order_by(sa.func.count().desc())
         .limit(PER_SOURCE)
     )
-    rows: list[tuple[uuid.UUID | None, float]] = []
-    if territory != UNKNOWN_TERRITORY:
-        local = query.where(WatchEvent.territory == territory)
-        rows = [(r[0], float(r[1])) for r in db.execute(local)]
-    source = "trending_local"
-    if len(rows) < PER_SOURCE // 3:
-        rows = [(r[0], float(r[1])) for r in db.execute(query)]
-        source = "trending"
-    return _normalized(source, rows)
+    lists = {territory: _normalized("trending_local", found) for territory, found in rows.items()}
+    lists[EVERYWHERE] = _normalized("trending", [(r[0], float(r[1])) for r in everywhere])
+    return lists
+
+
+def warm(db: Session) -> None:
+    """Compute the lists every first page needs (a server calls it as it starts)."""
+    pools.get(db, ("trending",), _trending)
+    pools.get(db, ("popular",), _popular)
+    pools.get(db, ("fresh",), _fresh)
 
 
 def fresh(db: Session, ctx: Context) -> list[Candidate]:

@@ -180,27 +180,35 @@ def mix(items: list[Item], limit: int) -> list[Item]:
     exploring = [i for i in ranked if i.exploring]
     page: list[Item] = []
     taken: set[uuid.UUID] = set()
-
-    def fits(item: Item) -> bool:
-        window = page[-(WINDOW - 1) :]
-        creators = Counter(i.facts.creator_id for i in window)
-        sounds = Counter(i.facts.sound_id for i in window if i.facts.sound_id is not None)
-        tags = Counter(tag for i in window for tag in i.facts.tags[:1])
-        f = item.facts
-        if creators[f.creator_id] >= MAX_PER_CREATOR:
-            return False
-        if f.sound_id is not None and sounds[f.sound_id] >= MAX_PER_SOUND:
-            return False
-        return not (f.tags and tags[f.tags[0]] >= MAX_PER_HASHTAG)
-
-    def pick(pool: list[Item]) -> Item | None:
-        return next((i for i in pool if i.id not in taken and fits(i)), None)
-
     while len(page) < limit:
+        window = _Window(page[-(WINDOW - 1) :], taken)
         explore_slot = len(page) % EXPLORATION_EVERY == EXPLORATION_EVERY - 1
-        item = (pick(exploring) if explore_slot else None) or pick(ranked)
+        item = window.first_fitting(exploring) if explore_slot else None
+        item = item or window.first_fitting(ranked)
         if item is None:
             break  # what is left would crowd the page: better a shorter page
         taken.add(item.id)
         page.append(item)
     return page
+
+
+class _Window:
+    """What the last videos of a page hold (counted once per position)."""
+
+    def __init__(self, items: list[Item], taken: set[uuid.UUID]) -> None:
+        self.taken = taken
+        self.creators = Counter(i.facts.creator_id for i in items)
+        self.sounds = Counter(i.facts.sound_id for i in items if i.facts.sound_id is not None)
+        self.tags = Counter(i.facts.tags[0] for i in items if i.facts.tags)
+
+    def fits(self, item: Item) -> bool:
+        f = item.facts
+        return (
+            item.id not in self.taken
+            and self.creators[f.creator_id] < MAX_PER_CREATOR
+            and (f.sound_id is None or self.sounds[f.sound_id] < MAX_PER_SOUND)
+            and not (f.tags and self.tags[f.tags[0]] >= MAX_PER_HASHTAG)
+        )
+
+    def first_fitting(self, pool: list[Item]) -> Item | None:
+        return next(filter(self.fits, pool), None)
