@@ -33,15 +33,15 @@ from playback.kit.time import utcnow
 from playback.media.models import Video, VideoHashtag
 
 PER_SOURCE = 50  # the length of a shared list
-# How many candidates each source gives one page (about 150 in all: enough for a varied page of
+# How many candidates each source gives one page (about 120 in all: enough for a varied page of
 # 10 after the filters, few enough to filter and score them in a few milliseconds).
-TAKE = {"learned": 40, "similar": 30, "followed": 20, "trending": 25, "fresh": 20, "popular": 20}
+TAKE = {"learned": 30, "similar": 25, "followed": 15, "trending": 20, "fresh": 15, "popular": 15}
 CO_VIEWERS = 100
 CO_SEEDS = 10
 FRESH_DAYS = 3
 FOLLOWED_ACCOUNTS = 20  # followed accounts whose new videos one page considers
 PER_CREATOR = 10
-COLD_KEYS = 4  # hashtags, sounds or accounts whose lists one page computes itself at most
+COLD_KEYS = 2  # hashtags, sounds or accounts whose lists one page computes itself at most
 LATEST = 100  # newest videos of a hashtag or sound among which its best are chosen
 FRESH_POOL = 200  # new uploads shared out: each feed session gets PER_SOURCE of them at random
 FRESH_MAX_VIEWS = 50
