@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from playback.config import Settings
 from playback.db import Database
 from playback.kit.web import DB
 from playback.web.pages import PageAuth
@@ -107,6 +110,34 @@ def test_the_openapi_document_lists_every_route_with_its_errors(client: TestClie
                 ]
                 assert schema.get("$ref", "").endswith("/ErrorBody"), (method, path, status)
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_every_operation_with_a_body_documents_malformed_and_oversized_bodies(
+    client: TestClient, settings: Settings
+) -> None:
+    """The body cap and the body parsers answer before any route does, so every operation that
+    takes a body lists 400 and 413; a JSON body shows both for real."""
+    spec = client.get("/api/v1/openapi.json").json()
+    json_operations = 0
+    for path, operations in spec["paths"].items():
+        url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+        for method, operation in operations.items():
+            if "requestBody" not in operation:
+                continue
+            label = f"{method.upper()} {path}"
+            assert {"400", "413"} <= set(operation["responses"]), label
+            if "application/json" not in operation["requestBody"]["content"]:
+                continue  # multipart uploads: their larger caps are covered by their own tests
+            json_operations += 1
+            json = {"content-type": "application/json"}
+            malformed = client.request(method, url, content=b'{"oops', headers=json)
+            assert malformed.status_code == 400, (label, malformed.text)
+            assert_error_shape(malformed.json(), "malformed_json")
+            oversized = b" " * (settings.max_body_bytes + 1)
+            too_large = client.request(method, url, content=oversized, headers=json)
+            assert too_large.status_code == 413, (label, too_large.text)
+            assert_error_shape(too_large.json(), "body_too_large")
+    assert json_operations >= 8
 
 
 @pytest.mark.parametrize("path", ["/api/v1/me", "/api/v1/sessions"])

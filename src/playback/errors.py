@@ -112,7 +112,7 @@ class ErrorBody(BaseModel):
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: each listed status documented with the error shape."""
     descriptions = {
-        400: "Bad request (malformed JSON, bad cursor)",
+        400: "Bad request (malformed JSON or form data, bad cursor)",
         401: "Not authenticated",
         403: "Forbidden",
         404: "Not found",

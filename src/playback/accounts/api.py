@@ -106,7 +106,7 @@ def patch_me(body: ProfilePatch, user: CurrentUser, db: DB, storage: AppStorage)
     return Me.of(user, storage, _counts(db, user))
 
 
-@router.put("/me/avatar", response_model=Me, responses=error_responses(401, 403, 413, 422))
+@router.put("/me/avatar", response_model=Me, responses=error_responses(400, 401, 403, 413, 422))
 def put_avatar(
     file: UploadFile, user: CurrentUser, db: DB, storage: AppStorage, settings: AppSettings
 ) -> Me:

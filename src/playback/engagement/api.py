@@ -104,7 +104,7 @@ def unsave(video_id: str, user: CurrentUser, db: DB) -> SaveState:
     "/videos/{video_id}/shares",
     status_code=201,
     response_model=ShareOut,
-    responses=error_responses(400, 403, 404, 422),
+    responses=error_responses(400, 403, 404, 413, 422),
 )
 def share(
     video_id: str, body: ShareIn, viewer: OptionalUser, db: DB, settings: AppSettings
@@ -122,7 +122,7 @@ def share(
     "/videos/{video_id}/views",
     status_code=201,
     response_model=ViewOut,
-    responses=error_responses(400, 403, 404, 422),
+    responses=error_responses(400, 403, 404, 413, 422),
 )
 def record_view(
     video_id: str,

@@ -93,7 +93,7 @@ def _page(views: list[service.CommentView], storage: Storage, scope: str, key: s
     "/videos/{video_id}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentOut,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 413, 422),
 )
 def add_comment(
     video_id: str, body: CommentIn, user: CurrentUser, db: DB, storage: AppStorage

@@ -44,6 +44,20 @@ STREAM_KEEPALIVE_SECONDS = 15.0  # also how often the stream checks the session 
 STREAM_MAX_SECONDS = 300.0
 
 
+# Each event of the stream: ``event: unread`` with the UnreadCount body as JSON in ``data``.
+UNREAD_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"const": "unread"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/UnreadCount"},
+        },
+    },
+}
+
 Actor = Creator  # who did it: the same brief account card every list shows
 
 
@@ -136,7 +150,7 @@ def get_unread_count(user: CurrentUser, db: DB) -> UnreadCount:
 @router.post(
     "/notifications/read",
     response_model=UnreadCount,
-    responses=error_responses(400, 401, 403, 422),
+    responses=error_responses(400, 401, 403, 413, 422),
 )
 def read_notifications(user: CurrentUser, db: DB, body: ReadIn | None = None) -> UnreadCount:
     """Mark notifications read: those in ``ids``, or all of them without a body. Answers the
@@ -152,7 +166,8 @@ def read_notifications(user: CurrentUser, db: DB, body: ReadIn | None = None) ->
         200: {
             "description": 'Server-Sent Events: `unread` with `{"unread_count": n}` at once '
             "and whenever your notifications change; `: keep-alive` comments in between.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # One event, as OpenAPI 3.2 describes Server-Sent Events (``itemSchema``).
+            "content": {"text/event-stream": {"itemSchema": UNREAD_EVENT_SCHEMA}},
         },
         **error_responses(401),
     },

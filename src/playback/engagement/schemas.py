@@ -19,7 +19,7 @@ class SaveState(BaseModel):
 
 class ShareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    channel: Annotated[StrictStr, Field(max_length=20)] = "link"
+    channel: Annotated[StrictStr, Field(max_length=20, examples=["link", "whatsapp"])] = "link"
 
 
 class ShareOut(BaseModel):
@@ -29,8 +29,8 @@ class ShareOut(BaseModel):
 
 class ViewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    watched_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
-    source: Annotated[StrictStr, Field(max_length=16)]
+    watched_ms: Annotated[StrictInt, Field(ge=0, le=2**31 - 1, examples=[3500])]
+    source: Annotated[StrictStr, Field(max_length=16, examples=["for_you", "profile"])]
 
 
 class ViewOut(BaseModel):

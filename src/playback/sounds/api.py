@@ -71,7 +71,9 @@ def get_sound(sound_id: str, viewer: OptionalUser, db: DB, storage: AppStorage) 
 
 
 @router.patch(
-    "/sounds/{sound_id}", response_model=SoundOut, responses=error_responses(401, 403, 404, 422)
+    "/sounds/{sound_id}",
+    response_model=SoundOut,
+    responses=error_responses(400, 401, 403, 404, 413, 422),
 )
 def patch_sound(
     sound_id: str, body: SoundPatch, user: CurrentUser, db: DB, storage: AppStorage
