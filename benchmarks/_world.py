@@ -109,6 +109,7 @@ class Target:
             redis_url=None,
             secret_key=SECRET_KEY,
             log_format="json",
+            rate_limits=False,
         )
 
     def env(self) -> dict[str, str]:
@@ -118,6 +119,9 @@ class Target:
             PLAYBACK_DATA_DIR=str(self.data_dir),
             PLAYBACK_SECRET_KEY=SECRET_KEY,
             PLAYBACK_LOG_FORMAT="json",
+            # Every simulated account acts from one loopback address: the abuse limits would
+            # stop a load test by design.
+            PLAYBACK_RATE_LIMITS="false",
             PYTHONUNBUFFERED="1",
         )
         if self.database_url is not None:

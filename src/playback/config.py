@@ -7,12 +7,13 @@ queue, media files and the generated secret key. Production points at PostgreSQL
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +41,14 @@ class Settings(BaseSettings):
     login_limit_per_handle: int = 10
     login_limit_per_ip: int = 50
     login_limit_window_seconds: int = 15 * 60
+    # Abuse limits per action: "<per account>/<per address>/<window seconds>" (0: no limit on
+    # that side). ``rate_limits=false`` turns them off (load tests from one address).
+    rate_limits: bool = True
+    signup_limit: str = "0/20/3600"
+    upload_limit: str = "30/100/3600"
+    comment_limit: str = "60/300/600"
+    like_limit: str = "300/1500/600"
+    follow_limit: str = "100/500/600"
     # Video uploads and processing.
     video_max_bytes: int = 250 * 1024 * 1024
     video_min_seconds: float = 1.0
@@ -53,6 +62,15 @@ class Settings(BaseSettings):
     jobs_workers: int = 2
     # Name of the job queue in Redis: instances sharing one Redis need different names.
     jobs_queue: str = "playback"
+
+    @field_validator("signup_limit", "upload_limit", "comment_limit", "like_limit", "follow_limit")
+    @classmethod
+    def _limit_format(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{1,9}/\d{1,9}/[1-9]\d{0,8}", value):
+            raise ValueError(
+                "a limit is <per account>/<per address>/<window seconds>, e.g. 30/100/3600"
+            )
+        return value
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, Response, UploadFile, status
 
 from playback.accounts import service
-from playback.accounts.auth import CurrentAuth, CurrentUser, OptionalUser
+from playback.accounts.auth import CurrentAuth, CurrentUser, OptionalUser, rate_limited
 from playback.accounts.models import User
 from playback.accounts.schemas import LoginIn, Me, ProfilePatch, PublicProfile, SessionOut, SignupIn
 from playback.errors import PayloadTooLarge, error_responses
@@ -24,6 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
     status_code=status.HTTP_201_CREATED,
     response_model=Me,
     responses=error_responses(400, 403, 409, 413, 422, 429),
+    dependencies=[rate_limited("signup")],
 )
 def create_account(body: SignupIn, db: DB, storage: AppStorage) -> Me:
     """Sign up. People under the minimum age of their country are refused with ``underage``

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -20,7 +20,8 @@ from playback.accounts import service
 from playback.accounts.models import AuthSession, User
 from playback.config import Settings
 from playback.errors import Forbidden, NotAuthenticated
-from playback.kit.web import DB, SAFE_METHODS
+from playback.kit.web import DB, SAFE_METHODS, AppSettings, Limiter, client_ip
+from playback.safety.ratelimit import ActionLimit, RateLimiter, check_action
 
 SESSION_COOKIE = "pb_session"
 CSRF_COOKIE = "pb_csrf"
@@ -114,3 +115,33 @@ def _optional_user(auth: Annotated[Auth | None, Depends(_optional_auth)]) -> Use
 CurrentAuth = Annotated[Auth, Depends(_required_auth)]
 CurrentUser = Annotated[User, Depends(_required_user)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
+LimitedAction = Literal["signup", "upload", "comment", "like", "follow"]
+
+
+def rate_limited(action: LimitedAction) -> Any:
+    """A route dependency that counts ``action`` for the caller's account and address and
+    answers 429 (with ``Retry-After``) past the configured limit, before the route does
+    anything (limits in ``Settings.<action>_limit``; Redis shares the counts between servers)."""
+
+    def check(request: Request, db: DB, settings: AppSettings, limiter: Limiter) -> None:
+        count_action(request, db, settings, limiter, action)
+
+    return Depends(check)
+
+
+def count_action(
+    request: Request, db: Session, settings: Settings, limiter: RateLimiter, action: LimitedAction
+) -> None:
+    """Count ``action`` for the caller (see ``rate_limited``); raises ``TooManyRequests``."""
+    if not settings.rate_limits:
+        return
+    auth = authenticate(request, db)
+    check_action(
+        limiter,
+        action,
+        ActionLimit.parse(getattr(settings, f"{action}_limit")),
+        account=str(auth.user.id) if auth else None,
+        address=client_ip(request),
+    )

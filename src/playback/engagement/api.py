@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.accounts.auth import CurrentUser, OptionalUser, rate_limited
 from playback.accounts.models import User
 from playback.config import Settings
 from playback.engagement import counters, service
@@ -63,7 +63,10 @@ def not_interested(
 
 
 @router.put(
-    "/videos/{video_id}/like", response_model=LikeState, responses=error_responses(401, 403, 404)
+    "/videos/{video_id}/like",
+    response_model=LikeState,
+    responses=error_responses(401, 403, 404, 429),
+    dependencies=[rate_limited("like")],
 )
 def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
     """Like a video (idempotent). Every like adds to the creator's total likes."""
@@ -73,7 +76,10 @@ def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
 
 
 @router.delete(
-    "/videos/{video_id}/like", response_model=LikeState, responses=error_responses(401, 403, 404)
+    "/videos/{video_id}/like",
+    response_model=LikeState,
+    responses=error_responses(401, 403, 404, 429),
+    dependencies=[rate_limited("like")],
 )
 def unlike(video_id: str, user: CurrentUser, db: DB) -> LikeState:
     vid = require_id(video_id, "video")

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.accounts.auth import CurrentUser, OptionalUser, rate_limited
 from playback.engagement import comments as service
 from playback.errors import error_responses
 from playback.kit.cursors import decode_cursor, split_page
@@ -93,7 +93,8 @@ def _page(views: list[service.CommentView], storage: Storage, scope: str, key: s
     "/videos/{video_id}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentOut,
-    responses=error_responses(400, 401, 403, 404, 413, 422),
+    responses=error_responses(400, 401, 403, 404, 413, 422, 429),
+    dependencies=[rate_limited("comment")],
 )
 def add_comment(
     video_id: str, body: CommentIn, user: CurrentUser, db: DB, storage: AppStorage

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Response, UploadFile, status
 
 from playback.accounts import service as accounts
-from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.accounts.auth import CurrentUser, OptionalUser, rate_limited
 from playback.errors import Invalid, PayloadTooLarge, error_responses
 from playback.kit.cursors import decode_before_id, split_page
 from playback.kit.ids import require_id
@@ -25,6 +25,7 @@ PAGE_SIZE = 24
     status_code=status.HTTP_202_ACCEPTED,
     response_model=UploadAccepted,
     responses=error_responses(400, 401, 403, 404, 413, 422, 429),
+    dependencies=[rate_limited("upload")],
 )
 def upload_video(
     file: UploadFile,

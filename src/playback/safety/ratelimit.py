@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
@@ -88,6 +89,50 @@ class RedisRateLimiter:
 
     def reset(self, key: str) -> None:
         self.client.delete(self.prefix + key)
+
+
+@dataclass(frozen=True)
+class ActionLimit:
+    """How often one account and one address may do an action in a window (0: unlimited)."""
+
+    per_account: int
+    per_address: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> ActionLimit:
+        """``"<per account>/<per address>/<window seconds>"``, as in the settings."""
+        parts = text.split("/")
+        try:
+            account, address, window = (int(p) for p in parts)
+        except ValueError:
+            raise ValueError(
+                f"a limit is <per account>/<per address>/<seconds>, not {text!r}"
+            ) from None
+        if min(account, address) < 0 or window <= 0:
+            raise ValueError(f"a limit counts from 0 in a window of 1 second or more: {text!r}")
+        return cls(account, address, window)
+
+
+def check_action(
+    limiter: RateLimiter,
+    action: str,
+    limit: ActionLimit,
+    *,
+    account: str | None,
+    address: str | None,
+) -> None:
+    """Count one ``action`` by an account and from an address, or refuse it with 429 (and
+    ``Retry-After``) when either has used up its window — before anything is done."""
+    keys = []
+    if account is not None and limit.per_account:
+        keys.append((f"{action}:account:{account}", limit.per_account))
+    if address is not None and limit.per_address:
+        keys.append((f"{action}:ip:{address}", limit.per_address))
+    for key, most in keys:
+        check_limit(limiter, key, most, "You are doing that too often. Try again later.")
+    for key, _ in keys:
+        limiter.record(key, limit.window_seconds)
 
 
 def check_limit(limiter: RateLimiter, key: str, limit: int, message: str | None = None) -> None:

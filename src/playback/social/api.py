@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from playback.accounts import service as accounts
-from playback.accounts.auth import CurrentUser, OptionalUser
+from playback.accounts.auth import CurrentUser, OptionalUser, rate_limited
 from playback.accounts.models import User
 from playback.engagement import counters
 from playback.errors import NotFound, error_responses
@@ -41,7 +41,8 @@ def _state(db: DB, follower: User, followee: User) -> FollowState:
 @router.put(
     "/users/{handle}/follow",
     response_model=FollowState,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=[rate_limited("follow")],
 )
 def follow(handle: str, user: CurrentUser, db: DB) -> FollowState:
     """Follow (idempotent). A private account gets a request instead (status "pending")."""

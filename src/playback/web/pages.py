@@ -21,6 +21,7 @@ from playback.accounts.auth import (
     Auth,
     authenticate,
     check_csrf,
+    count_action,
     csrf_token,
     new_csrf_cookie,
 )
@@ -211,6 +212,7 @@ def signup_submit(
     form = {"handle": handle, "country": country, "email": email}
     try:
         check_csrf(request, csrf_token_field)
+        count_action(request, db, settings, limiter, "signup")
         try:
             born = dt.date.fromisoformat(birthdate)
         except ValueError as exc:
