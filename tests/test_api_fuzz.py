@@ -11,6 +11,7 @@ and the logged-in caller's own handle.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -187,3 +188,26 @@ def test_every_operation_answers_as_documented(
     response = case.call_and_validate(app=app, headers=caller.headers, checks=CHECKS)
     if (case.method, case.path) in LOGOUTS and response.status_code == 204:
         caller.log_in_again()
+
+
+def test_a_stale_token_gets_a_documented_answer_from_every_operation(
+    client: TestClient, real_rows: dict[str, list[str]]
+) -> None:
+    """An expired or made-up Bearer token: 401 wherever the caller is read (login optional or
+    not), and whatever any other operation answers is one its document lists."""
+    stale = {"Authorization": "Bearer this-token-expired-long-ago"}
+    document = served_document()
+    answered_401 = 0
+    for path, operations in document["paths"].items():
+        url = path
+        for name in re.findall(r"\{([^}]+)\}", path):
+            url = url.replace(f"{{{name}}}", real_rows.get(name, [str(uuid.uuid4())])[0])
+        for method, operation in operations.items():
+            if (method.upper(), path) == ("GET", "/api/v1/notifications/stream"):
+                continue  # answers before reading any body; covered by the fuzzing above
+            response = client.request(method.upper(), url, headers=stale)
+            label = f"{method.upper()} {path}"
+            assert response.status_code < 500, (label, response.text)
+            assert str(response.status_code) in operation["responses"], (label, response.text)
+            answered_401 += response.status_code == 401
+    assert answered_401 >= 40  # nearly every operation reads the caller

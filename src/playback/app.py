@@ -13,14 +13,16 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from playback import __version__, jobs
+from playback.accounts.auth import reads_the_caller
 from playback.config import Settings, get_settings
 from playback.db import Database
-from playback.errors import DomainError
+from playback.errors import DomainError, error_responses
 from playback.kit.bodylimit import BodyLimitMiddleware
 from playback.kit.observability import RequestObservabilityMiddleware, configure_logging
 from playback.safety.ratelimit import create_rate_limiter
@@ -108,13 +110,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def _openapi_with_one_error_shape(app: FastAPI) -> None:
     """Document our validation errors (the same shape as every other error) instead of
-    FastAPI's default 422 body."""
+    FastAPI's default 422 body, and the 401 of every route that reads the caller's token."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = base()
+        unauthorized = {
+            "description": error_responses(401)[401]["description"],
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
+        routes = [r for router in app.state.routers for r in router.routes]
+        for route in routes:
+            if isinstance(route, APIRoute) and reads_the_caller(route.dependant):
+                for method in route.methods or ():
+                    operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                    if operation is not None:
+                        operation["responses"].setdefault("401", unauthorized)
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 response = operation.get("responses", {}).get("422")
@@ -147,18 +160,22 @@ def include_routers(app: FastAPI) -> None:
     from playback.web.pages import router as pages_router
     from playback.web.sounds import router as sound_pages_router
 
-    app.include_router(accounts_router)
-    app.include_router(media_router)
-    app.include_router(social_router)
-    app.include_router(engagement_router)
-    app.include_router(comments_router)
-    app.include_router(notifications_router)
-    app.include_router(feeds_router)
-    app.include_router(search_router)
-    app.include_router(sounds_router)
-    app.include_router(sound_pages_router)
-    app.include_router(pages_router)
-    app.include_router(discover_router)
+    app.state.routers = [
+        accounts_router,
+        media_router,
+        social_router,
+        engagement_router,
+        comments_router,
+        notifications_router,
+        feeds_router,
+        search_router,
+        sounds_router,
+        sound_pages_router,
+        pages_router,
+        discover_router,
+    ]
+    for router in app.state.routers:
+        app.include_router(router)
 
 
 def _warm_feeds(database: Database) -> None:

@@ -137,7 +137,10 @@ def count_action(
     """Count ``action`` for the caller (see ``rate_limited``); raises ``TooManyRequests``."""
     if not settings.rate_limits:
         return
-    auth = authenticate(request, db)
+    try:
+        auth = authenticate(request, db)
+    except NotAuthenticated:
+        auth = None  # counted by address; a route that needs the caller says 401 itself
     check_action(
         limiter,
         action,
@@ -145,3 +148,16 @@ def count_action(
         account=str(auth.user.id) if auth else None,
         address=client_ip(request),
     )
+
+
+def reads_the_caller(dependant: Any) -> bool:
+    """Whether a route (its FastAPI ``Dependant``) looks at the caller's token: such a route
+    answers 401 to an invalid or expired one, even where logging in is optional."""
+    calls = {_optional_auth, _required_auth}
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        if current.call in calls:
+            return True
+        stack.extend(current.dependencies)
+    return False

@@ -275,7 +275,12 @@ def _trending(db: Session) -> dict[str, list[Candidate]]:
 
 
 def warm(db: Session) -> None:
-    """Compute the lists every first page needs (a server calls it as it starts)."""
+    """Load the trained model and compute the lists every first page needs (a server calls it
+    as it starts)."""
+    from playback.config import get_settings
+    from playback.recsys.platform import serving_model
+
+    serving_model(get_settings())
     pools.get(db, ("trending",), _trending)
     pools.get(db, ("popular",), _popular)
     pools.get(db, ("fresh",), _fresh)
