@@ -28,16 +28,43 @@ class AgeBand(enum.StrEnum):
     ADULT = "18+"
 
 
+class Audience(enum.StrEnum):
+    """Who may do something with a person's videos."""
+
+    NOBODY = "nobody"
+    FRIENDS = "friends"  # mutual follows
+    EVERYONE = "everyone"
+
+
 @dataclass(frozen=True)
 class BandRules:
     private_by_default: bool
     may_be_public: bool
+    remixes: Audience  # who may duet or stitch their videos
+    comments: Audience  # who may comment on their videos
 
 
 BAND_RULES: dict[AgeBand, BandRules] = {
-    AgeBand.YOUNG_TEEN: BandRules(private_by_default=True, may_be_public=False),
-    AgeBand.OLDER_TEEN: BandRules(private_by_default=True, may_be_public=True),
-    AgeBand.ADULT: BandRules(private_by_default=False, may_be_public=True),
+    # 13–15: nobody duets or stitches their videos; only friends comment.
+    AgeBand.YOUNG_TEEN: BandRules(
+        private_by_default=True,
+        may_be_public=False,
+        remixes=Audience.NOBODY,
+        comments=Audience.FRIENDS,
+    ),
+    # 16–17: duets and stitches by friends only.
+    AgeBand.OLDER_TEEN: BandRules(
+        private_by_default=True,
+        may_be_public=True,
+        remixes=Audience.FRIENDS,
+        comments=Audience.EVERYONE,
+    ),
+    AgeBand.ADULT: BandRules(
+        private_by_default=False,
+        may_be_public=True,
+        remixes=Audience.EVERYONE,
+        comments=Audience.EVERYONE,
+    ),
 }
 
 
@@ -87,3 +114,18 @@ def recommendable_to(creator_birthdate: dt.date, *, follows: bool) -> bool:
     """Whether a creator's videos may be recommended (For You) to someone: those of 13–15-year-
     olds only to people who follow them, never to strangers."""
     return follows or age_band(creator_birthdate) is not AgeBand.YOUNG_TEEN
+
+
+def _allows(audience: Audience, *, is_owner: bool, is_friend: bool) -> bool:
+    return is_owner or audience is Audience.EVERYONE or (audience is Audience.FRIENDS and is_friend)
+
+
+def may_remix(creator_birthdate: dt.date, *, is_owner: bool, is_friend: bool) -> bool:
+    """Whether someone may duet or stitch a creator's videos: never a 13–15-year-old's, a
+    16–17-year-old's only as their friend (mutual follows)."""
+    return _allows(rules_for(creator_birthdate).remixes, is_owner=is_owner, is_friend=is_friend)
+
+
+def may_comment(creator_birthdate: dt.date, *, is_owner: bool, is_friend: bool) -> bool:
+    """Whether someone may comment on a creator's videos: a 13–15-year-old's only as a friend."""
+    return _allows(rules_for(creator_birthdate).comments, is_owner=is_owner, is_friend=is_friend)

@@ -8,6 +8,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from playback.accounts import age_policy
+from playback.accounts.age_policy import AgeBand
 from playback.accounts.models import User
 from playback.config import Settings
 from playback.engagement import counters
@@ -15,6 +17,7 @@ from playback.engagement.service import viewer_states
 from playback.media import service as media
 from playback.media.models import Video
 from playback.media.schemas import RemixOf, SoundCredit, VideoOut, VideoStats, ViewerStateOut
+from playback.social.service import friends_among
 from playback.storage import Storage
 
 
@@ -33,9 +36,22 @@ def video_cards(
     credits = _sound_credits(db, plain)
     remixes = _remixes(db, plain, viewer)
     base = settings.base_url.rstrip("/")
+    # The age policy narrows what the viewer may do with teenagers' videos.
+    teens = {c.id for _, c in videos if age_policy.age_band(c.birthdate) is not AgeBand.ADULT}
+    friends = friends_among(db, viewer.id, teens - {viewer.id}) if viewer and teens else set()
     cards = []
     for video, creator in videos:
         card = VideoOut.of(video, creator, storage, tags[video.id])
+        who = {
+            "is_owner": viewer is not None and viewer.id == creator.id,
+            "is_friend": creator.id in friends,
+        }
+        remixable = age_policy.may_remix(creator.birthdate, **who)
+        card.allow_duet = video.allow_duet and remixable
+        card.allow_stitch = video.allow_stitch and remixable
+        card.allow_comments = video.allow_comments and age_policy.may_comment(
+            creator.birthdate, **who
+        )
         c, s = counts[video.id], states[video.id]
         card.stats = VideoStats(
             likes=c.likes, views=c.views, comments=c.comments, shares=c.shares, saves=c.saves

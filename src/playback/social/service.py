@@ -32,6 +32,30 @@ def is_approved_follower(db: Session, follower_id: uuid.UUID, followee_id: uuid.
     )
 
 
+def are_friends(db: Session, a: uuid.UUID, b: uuid.UUID) -> bool:
+    """Whether two people follow each other (both follows accepted)."""
+    return is_approved_follower(db, a, b) and is_approved_follower(db, b, a)
+
+
+def friends_among(db: Session, user_id: uuid.UUID, others: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``others`` are ``user_id``'s friends (mutual accepted follows), in one query."""
+    if not others:
+        return set()
+    back = sa.select(Follow.follower_id).where(
+        Follow.followee_id == user_id, Follow.status == "accepted"
+    )
+    return set(
+        db.scalars(
+            sa.select(Follow.followee_id).where(
+                Follow.follower_id == user_id,
+                Follow.status == "accepted",
+                Follow.followee_id.in_(others),
+                Follow.followee_id.in_(back),
+            )
+        )
+    )
+
+
 def follow_status(db: Session, follower_id: uuid.UUID, followee_id: uuid.UUID) -> str | None:
     """ "accepted", "pending" or None."""
     return db.scalar(
