@@ -27,7 +27,7 @@ from playback.kit.text import parse_mentions
 from playback.media.models import Video
 from playback.media.service import access_video, can_view
 from playback.social.service import (
-    are_friends,
+    age_policy_allows,
     blocked_ids,
     blocked_select,
     is_blocked_either_way,
@@ -120,19 +120,6 @@ def _mention_rows(db: Session, author: User, handles: list[str]) -> dict[str, Us
     return result
 
 
-def may_comment(db: Session, creator: User, someone: User | None) -> bool:
-    """The age policy's word on someone commenting on ``creator``'s videos (a 13–15-year-old's
-    only as their friend)."""
-    if someone is None:
-        return False
-    is_owner = someone.id == creator.id
-    if age_policy.may_comment(creator.birthdate, is_owner=is_owner, is_friend=False):
-        return True  # decided without asking who is whose friend
-    return age_policy.may_comment(
-        creator.birthdate, is_owner=is_owner, is_friend=are_friends(db, someone.id, creator.id)
-    )
-
-
 def do_add_comment(
     db: Session, author: User, video_id: uuid.UUID, text: str, parent_id: uuid.UUID | None = None
 ) -> CommentView:
@@ -144,7 +131,7 @@ def do_add_comment(
         raise NotFound("video")
     if not video.allow_comments:
         raise Forbidden("Comments are turned off for this video.", code="comments_off")
-    if not may_comment(db, creator, author):
+    if not age_policy_allows(db, age_policy.may_comment, creator, author):
         raise Forbidden("Only friends can comment on this video.", code="comments_friends_only")
     text = check_comment_text(text)
     # Hold the video (key share: others may still like or update it) before any comment row, as

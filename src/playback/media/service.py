@@ -33,7 +33,11 @@ from playback.media.models import (
     VideoMention,
 )
 from playback.media.probe import Limits, probe
-from playback.social.service import are_friends, is_approved_follower, is_blocked_either_way
+from playback.social.service import (
+    age_policy_allows,
+    is_approved_follower,
+    is_blocked_either_way,
+)
 from playback.storage import Storage
 
 log = structlog.get_logger("playback.media")
@@ -210,19 +214,6 @@ class Recipe:
     remix_ms: int = MAX_STITCH_MS
 
 
-def may_remix(db: Session, owner: User, someone: User | None) -> bool:
-    """The age policy's word on someone duetting or stitching ``owner``'s videos (never a
-    13–15-year-old's, a 16–17-year-old's only as their friend)."""
-    if someone is None:
-        return False
-    is_owner = someone.id == owner.id
-    if age_policy.may_remix(owner.birthdate, is_owner=is_owner, is_friend=False):
-        return True  # decided without asking who is whose friend
-    return age_policy.may_remix(
-        owner.birthdate, is_owner=is_owner, is_friend=are_friends(db, someone.id, owner.id)
-    )
-
-
 def check_volume(value: int, name: str) -> int:
     if not 0 <= value <= 100:
         raise Invalid(f"{name} is a percentage from 0 to 100.", code="invalid_volume")
@@ -244,7 +235,7 @@ def _apply_recipe(db: Session, video: Video, creator: User, recipe: Recipe, clip
         if original.status != "ready":
             raise NotFound("video")
         allowed = original.allow_duet if recipe.remix_kind == "duet" else original.allow_stitch
-        if not allowed or not may_remix(db, owner, creator):
+        if not allowed or not age_policy_allows(db, age_policy.may_remix, owner, creator):
             raise Forbidden(
                 f"This video does not allow a {recipe.remix_kind}.",
                 code=f"{recipe.remix_kind}_not_allowed",

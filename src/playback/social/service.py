@@ -8,6 +8,7 @@ following counts move through counter deltas (see engagement/counters.py).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,6 +36,21 @@ def is_approved_follower(db: Session, follower_id: uuid.UUID, followee_id: uuid.
 def are_friends(db: Session, a: uuid.UUID, b: uuid.UUID) -> bool:
     """Whether two people follow each other (both follows accepted)."""
     return is_approved_follower(db, a, b) and is_approved_follower(db, b, a)
+
+
+def age_policy_allows(
+    db: Session, rule: Callable[..., bool], owner: User, someone: User | None
+) -> bool:
+    """Ask an age-policy rule about someone and a creator's videos (``age_policy.may_remix``,
+    ``may_comment``), looking their friendship up only when the answer depends on it."""
+    if someone is None:
+        return False
+    is_owner = someone.id == owner.id
+    if rule(owner.birthdate, is_owner=is_owner, is_friend=False):
+        return True
+    return bool(
+        rule(owner.birthdate, is_owner=is_owner, is_friend=are_friends(db, someone.id, owner.id))
+    )
 
 
 def friends_among(db: Session, user_id: uuid.UUID, others: set[uuid.UUID]) -> set[uuid.UUID]:
