@@ -154,6 +154,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.feeds.api import router as feeds_router
     from playback.feeds.search_api import router as search_router
     from playback.media.api import router as media_router
+    from playback.safety.moderation_api import router as moderation_router
     from playback.social.api import router as social_router
     from playback.sounds.api import router as sounds_router
     from playback.web.discover import router as discover_router
@@ -170,6 +171,7 @@ def include_routers(app: FastAPI) -> None:
         feeds_router,
         search_router,
         sounds_router,
+        moderation_router,
         sound_pages_router,
         pages_router,
         discover_router,

@@ -151,6 +151,27 @@ def reconcile(
         raise typer.Exit(1)
 
 
+@cli.command()
+def role(
+    handle: Annotated[str, typer.Argument(help="the account's handle")],
+    name: Annotated[str, typer.Argument(help="user, moderator or admin")],
+) -> None:
+    """Give an account a role: moderators see the report queue and decide on reports."""
+    from playback.accounts import service as accounts
+
+    if name not in ("user", *accounts.MODERATOR_ROLES):
+        raise typer.BadParameter("the role is user, moderator or admin", param_hint="NAME")
+    database = _migrated_database()
+    with database.unit_of_work() as db:
+        user = accounts.get_user_by_handle(db, handle)
+        if user is None:
+            raise typer.BadParameter(f"no account @{handle}", param_hint="HANDLE")
+        if user.role == accounts.BANNED:
+            raise typer.BadParameter(f"@{handle} is banned", param_hint="HANDLE")
+        user.role = name
+    typer.echo(f"@{user.handle} is now {name}")
+
+
 cli.add_typer(sounds_cli.app, name="sounds")
 cli.add_typer(recsys_cli.app, name="recsys")
 

@@ -16,12 +16,14 @@ from playback.engagement.models import (
 )
 from playback.kit.models import Base
 from playback.media.models import Hashtag, Video, VideoHashtag, VideoMention
+from playback.safety.models import Appeal, ModerationAction, Report
 from playback.social.models import Block, Follow
 from playback.sounds.models import Delivery, Label, Licence, Sound, SoundUse
 
 metadata = Base.metadata
 
 __all__ = [
+    "Appeal",
     "AuthSession",
     "Block",
     "Comment",
@@ -35,8 +37,10 @@ __all__ = [
     "Label",
     "Licence",
     "Like",
+    "ModerationAction",
     "NotInterested",
     "Notification",
+    "Report",
     "Save",
     "Share",
     "Sound",

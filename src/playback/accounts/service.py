@@ -270,6 +270,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+BANNED = "banned"  # the role of an account a moderator banned: no login, nothing shown
+MODERATOR_ROLES = ("moderator", "admin")
+
+
 def do_login(
     db: Session,
     limiter: RateLimiter,
@@ -293,6 +297,8 @@ def do_login(
         limiter.record(ip_key, settings.login_limit_window_seconds)
         raise NotAuthenticated("Wrong handle or password.", code="invalid_credentials")
     limiter.reset(handle_key)
+    if user.role == BANNED:
+        raise Forbidden("This account was banned for breaking the rules.", code="account_banned")
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)

@@ -205,6 +205,12 @@ def do_delete_comment(db: Session, user: User, comment_id: uuid.UUID) -> None:
     comment, video, _creator = access_comment(db, comment_id, user)
     if user.id not in (comment.author_id, video.creator_id):
         raise Forbidden("You may not delete this comment.", code="not_allowed")
+    do_remove_comment(db, comment, video)
+
+
+def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
+    """Delete a comment whoever asks (its author, the creator, a moderator: the caller
+    decided); a top-level comment takes its replies with it, and the counts follow."""
     top_level_id = comment.parent_id or comment.id
     if not _lock_thread(db, top_level_id):
         raise NotFound("comment")

@@ -138,6 +138,14 @@ def describe(notification: Notification, actor: User | None) -> str:
         return f"{name} and {others:,} other{'s' if others > 1 else ''} liked your video"
     if kind == "milestone":
         return f"Your videos reached {notification.value or 0:,} likes 🎉"
+    moderation = {
+        "video_removed": "Your video was taken down for breaking the rules. You can appeal once.",
+        "video_restricted": "Your video will not be recommended: it breaks the feed's rules.",
+        "video_restored": "Your appeal was granted: your video is back.",
+        "appeal_denied": "Your appeal was reviewed: the video stays down.",
+    }
+    if kind in moderation:
+        return moderation[kind]
     sentences = {
         "comment": "commented on your video",
         "reply": "replied to your comment",

@@ -86,8 +86,9 @@ class Item:
 
 NOBODY = uuid.UUID(int=0)
 # Prepared once (it runs for every page): the candidates that pass the filters the database
-# can apply — ready, public, sound not muted, creator not private, not the viewer's own, never
-# watched by the viewer — with their cached counts and the creator's birthdate.
+# can apply — ready, public, sound not muted, not restricted by a moderator, creator not private,
+# not the viewer's own, never watched by the viewer — with their cached counts and the creator's
+# birthdate.
 _CANDIDATES = (
     sa.select(
         Video.id,
@@ -106,6 +107,7 @@ _CANDIDATES = (
         Video.status == "ready",
         Video.visibility == "public",
         Video.sound_muted.is_(False),
+        Video.restricted.is_(False),
         User.private.is_(False),
         Video.creator_id != sa.bindparam("viewer_id"),
         ~sa.exists().where(

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from playback.kit.models import Base, Entity
 
 VISIBILITIES = ("public", "followers", "private")
-STATUSES = ("processing", "ready", "failed")
+# "removed": taken down by a moderator (hidden from everyone but its creator; an appeal may
+# restore it).
+STATUSES = ("processing", "ready", "failed", "removed")
 REMIX_KINDS = ("duet", "stitch")
 
 
@@ -58,6 +60,8 @@ class Video(Entity):
     sound_volume: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     clip_volume: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     sound_muted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Restricted by a moderator: still on its creator's profile, never recommended (For You).
+    restricted: Mapped[bool] = mapped_column(default=False, server_default=false())
     muted_video_key: Mapped[str | None] = mapped_column(String(300))
 
     # Duets and stitches: the video they answer, and for a stitch the part of it that is used.
