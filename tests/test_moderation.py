@@ -210,3 +210,18 @@ def test_bad_reports_change_nothing(client: TestClient, database: Database, clip
     )
     assert anonymous.status_code == 401
     assert count_rows(database, "reports") == 0
+
+
+def test_the_role_command_makes_a_moderator(client: TestClient, database: Database) -> None:
+    from typer.testing import CliRunner
+
+    from playback.cli import cli
+
+    _, headers = signup_and_login(client, "new.moderator")
+    assert client.get("/api/v1/moderation/queue", headers=headers).status_code == 403
+    assert CliRunner().invoke(cli, ["role", "new.moderator", "overlord"]).exit_code == 2
+    assert CliRunner().invoke(cli, ["role", "nobody.here", "moderator"]).exit_code == 2
+    result = CliRunner().invoke(cli, ["role", "new.moderator", "moderator"])
+    assert result.exit_code == 0, result.output
+    assert "@new.moderator is now moderator" in result.output
+    assert client.get("/api/v1/moderation/queue", headers=headers).json() == []
