@@ -7,7 +7,6 @@ queue, media files and the generated secret key. Production points at PostgreSQL
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -66,10 +65,9 @@ class Settings(BaseSettings):
     @field_validator("signup_limit", "upload_limit", "comment_limit", "like_limit", "follow_limit")
     @classmethod
     def _limit_format(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{1,9}/\d{1,9}/[1-9]\d{0,8}", value):
-            raise ValueError(
-                "a limit is <per account>/<per address>/<window seconds>, e.g. 30/100/3600"
-            )
+        from playback.safety.ratelimit import ActionLimit
+
+        ActionLimit.parse(value)  # refused at startup, not at the first request
         return value
 
     @model_validator(mode="after")

@@ -110,7 +110,10 @@ class ActionLimit:
                 f"a limit is <per account>/<per address>/<seconds>, not {text!r}"
             ) from None
         if min(account, address) < 0 or window <= 0:
-            raise ValueError(f"a limit counts from 0 in a window of 1 second or more: {text!r}")
+            raise ValueError(
+                f"a limit is <per account>/<per address>/<seconds>, counts from 0 and a window "
+                f"of 1 second or more, not {text!r}"
+            )
         return cls(account, address, window)
 
 
