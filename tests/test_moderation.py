@@ -183,6 +183,7 @@ def test_a_banned_account_cannot_log_in_and_its_videos_are_gone(
     assert login.status_code == 403
     assert_error_shape(login.json(), "account_banned")
     assert client.get(f"/api/v1/videos/{video}", headers=reporter).status_code == 404
+    assert client.get("/api/v1/users/spam.account", headers=reporter).status_code == 404
     # A moderator cannot be banned this way.
     other_mod = _moderator(client, database, "other.mod")
     me = client.get("/api/v1/me", headers=other_mod).json()

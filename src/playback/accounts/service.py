@@ -148,11 +148,18 @@ def access_profile(db: Session, handle: str, viewer: User | None) -> User:
     """The profile at ``handle`` as ``viewer`` may see it, or ``user_not_found``.
 
     Private accounts still show their profile header; what they hide is their videos. Someone
-    blocked (either way) gets 404; deactivation will too."""
-    from playback.social.service import is_blocked_either_way
-
+    blocked (either way) gets 404, and so does a banned account; deactivation will too."""
     user = get_user_by_handle(db, handle)
     if user is None:
+        raise NotFound("user")
+    return visible_profile(db, user, viewer)
+
+
+def visible_profile(db: Session, user: User, viewer: User | None) -> User:
+    """``user`` if ``viewer`` may see their profile (see ``access_profile``), else 404."""
+    from playback.social.service import is_blocked_either_way
+
+    if user.role == BANNED:
         raise NotFound("user")
     if (
         viewer is not None

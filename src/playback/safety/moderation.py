@@ -69,9 +69,9 @@ def _target_exists_for(db: Session, kind: str, target_id: uuid.UUID, reporter: U
             raise NotFound("comment")
         return author
     user = accounts.get_user(db, target_id)
-    if user is None or user.role == accounts.BANNED:
+    if user is None:
         raise NotFound("user")
-    return accounts.access_profile(db, user.handle, reporter)
+    return accounts.visible_profile(db, user, reporter)
 
 
 def do_report(
@@ -142,28 +142,29 @@ def list_queue(db: Session, limit: int = 50) -> list[QueueItem]:
             )
         ):
             reasons.setdefault((kind, target), Counter())[reason] += 1
+    previews = _previews(db, [(kind, target) for kind, target, _n, _at in targets])
     return [
-        QueueItem(
-            kind,
-            target,
-            count,
-            dict(reasons.get((kind, target), {})),
-            at,
-            _preview(db, kind, target),
-        )
-        for kind, target, count, at in targets
+        QueueItem(kind, target, n, dict(reasons[(kind, target)]), at, previews[(kind, target)])
+        for kind, target, n, at in targets
     ]
 
 
-def _preview(db: Session, kind: str, target_id: uuid.UUID) -> str:
-    if kind == "video":
-        video = db.get(Video, target_id)
-        return video.caption if video is not None else "(deleted)"
-    if kind == "comment":
-        comment = db.get(Comment, target_id)
-        return comment.text if comment is not None else "(deleted)"
-    user = accounts.get_user(db, target_id)
-    return f"@{user.handle}" if user is not None else "(deleted)"
+def _previews(
+    db: Session, targets: list[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], str]:
+    """What each target says: the caption, the comment or the handle (one query per kind)."""
+    ids = {kind: [t for k, t in targets if k == kind] for kind in TARGET_KINDS}
+    found: dict[tuple[str, uuid.UUID], str] = {}
+    if ids["video"]:
+        rows = db.execute(sa.select(Video.id, Video.caption).where(Video.id.in_(ids["video"])))
+        found.update((("video", vid), text) for vid, text in rows)
+    if ids["comment"]:
+        rows = db.execute(sa.select(Comment.id, Comment.text).where(Comment.id.in_(ids["comment"])))
+        found.update((("comment", cid), text) for cid, text in rows)
+    if ids["account"]:
+        rows = db.execute(sa.select(User.id, User.handle).where(User.id.in_(ids["account"])))
+        found.update((("account", uid), f"@{handle}") for uid, handle in rows)
+    return {target: found.get(target, "(deleted)") for target in targets}
 
 
 # --- decisions ------------------------------------------------------------------------------
