@@ -30,12 +30,7 @@ import httpx
 import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
 from playback.accounts.models import AuthSession, User
@@ -43,6 +38,7 @@ from playback.accounts.passwords import hash_password, use_fast_parameters
 from playback.config import Settings
 from playback.db import Database
 from playback.engagement.models import FeedImpression, Like, NotInterested, WatchEvent
+from playback.kit.progress import progress_bar
 from playback.media.models import Hashtag, Video, VideoHashtag
 from playback.migrations import upgrade
 from playback.social.models import Block, Follow
@@ -60,15 +56,7 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 def new_progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        refresh_per_second=4,
-    )
+    return progress_bar(console, refresh_per_second=4)
 
 
 def load() -> str:

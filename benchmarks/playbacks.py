@@ -30,15 +30,11 @@ import numpy as np
 from _media import make_phone_clip, shared_video
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
+from playback.kit.progress import progress_bar
 from playback.media.audio import AUDIO_RATE, Soundtrack, normalize_audio
 from playback.media.compose import duet, stitch
 from playback.media.errors import MediaError
@@ -252,10 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"  machine: {os.cpu_count()} CPUs, load average {_load()} before the runs")
     with tempfile.TemporaryDirectory(prefix="playback-bench-") as tmp:
         workdir = Path(tmp)
-        progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, refresh_per_second=4,
-        )  # fmt: skip
+        progress = progress_bar(console, refresh_per_second=4)
         cases: list[Case] = []
         with progress:
             sound_label, sound = stored_sound(workdir)

@@ -29,15 +29,11 @@ import av.error
 from _media import ffmpeg_exe, ffmpeg_version, make_phone_clip, shared_video
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
-    SpinnerColumn,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 
+from playback.kit.progress import progress_bar
 from playback.media.audio import AUDIO_RATE
 from playback.media.encode import AUDIO_BITRATE, X264_OPTIONS
 from playback.media.errors import MediaError
@@ -284,15 +280,7 @@ class Bench:
 
 
 def run(args: argparse.Namespace, exe: str, workdir: Path) -> list[Result]:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        refresh_per_second=4,
-    )
+    progress = progress_bar(console, refresh_per_second=4)
     with progress:
         inputs = _speed_inputs(args.input, workdir, progress)
         remux_inputs = _remux_inputs(args.input)

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from playback.kit.progress import step_bars
+
 if TYPE_CHECKING:
     import numpy as np
     import scipy.sparse as sp
     from rich.console import Console
 
     from playback.recsys.data import Interactions
-    from playback.recsys.models import Params, Progress
+    from playback.recsys.models import Params
 
 app = typer.Typer(
     help="The For You recommender offline: train a model, rank items, evaluate.",
@@ -78,38 +80,6 @@ def _refusals(console: Console) -> Iterator[None]:
     except InputError as exc:
         console.print(f"[bold red]error:[/] {escape(exc.message)}")
         raise typer.Exit(1) from None
-
-
-@contextlib.contextmanager
-def _progress(console: Console) -> Iterator[Progress]:
-    """A progress callback (step, done, total) drawing one bar per step on standard error."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def report(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done, total=total)
-
-        yield report
 
 
 def _load(
@@ -226,7 +196,7 @@ def rank(
         data, features = _load(
             console, interactions, item_features, cands.all_items() if cands else set()
         )
-        with _progress(console) as progress:
+        with step_bars(console) as progress:
             model = fit(data, features, _params(lam, feature_weight, popularity_weight), progress)
         pools: dict[str, np.ndarray] = {}
         if cands is not None:
@@ -258,7 +228,7 @@ def rank(
             k=k,
             candidates=[pools[person] for person in people] if cands is not None else None,
         )
-        with _progress(console) as progress, _atomic_csv(out) as writer:
+        with step_bars(console) as progress, _atomic_csv(out) as writer:
             writer.writerow(["user", "item", "rank", "score"])
             for done, (person, (items, scores)) in enumerate(zip(people, rankings, strict=True)):
                 for place, (item, score) in enumerate(zip(items, scores, strict=True), start=1):
@@ -316,7 +286,7 @@ def train(
     with _refusals(console):
         data, features = _load(console, interactions, item_features)
         started = time.perf_counter()
-        with _progress(console) as progress:
+        with step_bars(console) as progress:
             model = fit(data, features, _params(lam, feature_weight, popularity_weight), progress)
         seconds = time.perf_counter() - started
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -332,7 +302,7 @@ def _train_platform(console: Console, max_items: int) -> None:
     from playback.db import get_database
     from playback.recsys.platform import do_train
 
-    with _progress(console) as progress:
+    with step_bars(console) as progress:
         result = do_train(get_database(), get_settings(), max_items=max_items, progress=progress)
     if not result.trained:
         console.print(
@@ -469,7 +439,7 @@ def _evaluate_folder(
         protocol = f"{holdout:.0%} per-user holdout, seed {seed}"
     train_rows, held_rows = data.select(trained), data.select(held)
     table = Table("metric", "model", "baseline", title=protocol)
-    with _progress(console) as progress:
+    with step_bars(console) as progress:
         if data.signal == "watch_ratio":
             cut = k or 10
             ratio = evaluate_watch_ratio(

@@ -54,10 +54,10 @@ def import_delivery(
 
     A refused delivery changes nothing, and every problem with it is listed."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
     from playback.config import get_settings
     from playback.db import get_database
+    from playback.kit.progress import step_bars
     from playback.migrations import upgrade
     from playback.sounds.ingest import do_import_delivery
     from playback.storage import create_storage
@@ -66,16 +66,7 @@ def import_delivery(
     database = get_database()
     upgrade(database.engine)
     console = Console()
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bar.add_task(step, total=total)
-            bar.update(tasks[step], completed=done)
-
+    with step_bars(console) as progress:
         report = do_import_delivery(
             database,
             create_storage(settings),
