@@ -153,6 +153,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.engagement.notifications_api import router as notifications_router
     from playback.feeds.api import router as feeds_router
     from playback.feeds.search_api import router as search_router
+    from playback.lifecycle.api import router as lifecycle_router
     from playback.media.api import router as media_router
     from playback.safety.moderation_api import router as moderation_router
     from playback.social.api import router as social_router
@@ -163,6 +164,7 @@ def include_routers(app: FastAPI) -> None:
 
     app.state.routers = [
         accounts_router,
+        lifecycle_router,
         media_router,
         social_router,
         engagement_router,
@@ -245,6 +247,7 @@ def create_app(
             (r"/api/v1/me/avatar", settings.avatar_max_bytes + upload_slack),
             (r"/settings/avatar", settings.avatar_max_bytes + upload_slack),
             (r"/api/v1/videos", settings.video_max_bytes + upload_slack),
+            (r"/api/v1/me/import", settings.import_max_bytes + upload_slack),
         ],
     )
     app.add_middleware(RequestObservabilityMiddleware)

@@ -172,6 +172,57 @@ def role(
     typer.echo(f"@{user.handle} is now {name}")
 
 
+@cli.command()
+def erase(
+    handle: Annotated[
+        str | None, typer.Argument(help="one deactivated account (default: every one due)")
+    ] = None,
+    now: Annotated[
+        bool, typer.Option("--now", help="erase it before its grace period is over")
+    ] = False,
+) -> None:
+    """Erase deactivated accounts whose grace period is over, now, with progress (the worker
+    does this every hour on its own)."""
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from playback.accounts import service as accounts
+    from playback.accounts.models import DEACTIVATED, ERASING
+    from playback.config import get_settings
+    from playback.kit.progress import progress_bar
+    from playback.kit.time import utcnow
+    from playback.lifecycle import erasure
+    from playback.storage import create_storage
+
+    database = _migrated_database()
+    storage = create_storage(get_settings())
+    with database.unit_of_work() as db:
+        if handle is None:
+            due = erasure.list_due(db, limit=1_000_000)
+        else:
+            user = accounts.get_user_by_handle(db, handle)
+            if user is None or user.status not in (DEACTIVATED, ERASING):
+                raise typer.BadParameter(f"no deactivated account @{handle}", param_hint="HANDLE")
+            if now and user.erase_after is not None and user.erase_after > utcnow():
+                user.erase_after = utcnow()
+            due = [user.id]
+    erased = 0
+    with progress_bar(Console(stderr=True)) as bar:
+        for user_id in due:
+            with database.unit_of_work() as db:
+                if not erasure.do_claim(db, user_id):
+                    continue
+            totals = erasure.plan(database, user_id)
+            task = bar.add_task(f"erasing {user_id}", total=sum(totals.values()))
+
+            def advance(_step: str, rows: int, task: TaskID = task) -> None:
+                bar.advance(task, rows)
+
+            result = erasure.do_erase(database, storage, user_id, progress=advance)
+            erased += result.done
+    typer.echo(f"{erased} account(s) erased")
+
+
 cli.add_typer(sounds_cli.app, name="sounds")
 cli.add_typer(recsys_cli.app, name="recsys")
 

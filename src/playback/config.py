@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Web and API behaviour.
     base_url: str = "http://127.0.0.1:8000"
     session_days: int = 30
+    # A deactivated account is erased for good this many days later unless its owner logs in.
+    erase_after_days: int = 30
     max_body_bytes: int = 1024 * 1024
     avatar_max_bytes: int = 8 * 1024 * 1024
     login_limit_per_handle: int = 10
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
     follow_limit: str = "100/500/600"
     # Video uploads and processing.
     video_max_bytes: int = 250 * 1024 * 1024
+    import_max_bytes: int = 2 * 1024 * 1024 * 1024  # a TikTok export with its videos
     video_min_seconds: float = 1.0
     video_max_seconds: float = 600.0
     transcode_threads: int = 0  # 0: let the codecs pick (all cores)

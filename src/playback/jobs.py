@@ -88,6 +88,7 @@ def start_consumer(workers: int, *, in_process: bool) -> Consumer:
 def load_tasks() -> None:
     from playback.accounts import tasks as _accounts_tasks  # noqa: F401
     from playback.engagement import tasks as _engagement_tasks  # noqa: F401
+    from playback.lifecycle import tasks as _lifecycle_tasks  # noqa: F401
     from playback.media import tasks as _media_tasks  # noqa: F401
     from playback.recsys import tasks as _recsys_tasks  # noqa: F401
     from playback.sounds import tasks as _sounds_tasks  # noqa: F401

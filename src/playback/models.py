@@ -15,6 +15,7 @@ from playback.engagement.models import (
     WatchEvent,
 )
 from playback.kit.models import Base
+from playback.lifecycle.models import DataExport
 from playback.media.models import Hashtag, Video, VideoHashtag, VideoMention
 from playback.safety.models import Appeal, ModerationAction, Report
 from playback.social.models import Block, Follow
@@ -30,6 +31,7 @@ __all__ = [
     "CommentLike",
     "CommentMention",
     "CounterDelta",
+    "DataExport",
     "Delivery",
     "FeedImpression",
     "Follow",

@@ -10,9 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Entity
 
+ACTIVE, DEACTIVATED, ERASING = "active", "deactivated", "erasing"
+ACCOUNT_STATUSES = (ACTIVE, DEACTIVATED, ERASING)
+
 
 class User(Entity):
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_status_erase_after", "status", "erase_after"),)
 
     # Always stored lower-case: uniqueness is case-insensitive by construction.
     handle: Mapped[str] = mapped_column(String(24), unique=True)
@@ -26,6 +30,11 @@ class User(Entity):
     private: Mapped[bool] = mapped_column(default=False)
     role: Mapped[str] = mapped_column(String(16), default="user")
     handle_changed_at: Mapped[dt.datetime | None] = mapped_column()
+    # Only an active account is shown to anyone. A deactivated one is hidden everywhere and its
+    # contributions are left out of every count until its owner logs in again, or until
+    # ``erase_after``, when the erasure job takes it ("erasing") and then removes it.
+    status: Mapped[str] = mapped_column(String(12), default=ACTIVE, server_default=ACTIVE)
+    erase_after: Mapped[dt.datetime | None] = mapped_column()
 
     # Counts others see; caches of the rows that are the truth (filled by the social domains).
     follower_count: Mapped[int] = mapped_column(BigInteger, default=0)

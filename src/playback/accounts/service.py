@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from playback.accounts import age_policy
 from playback.accounts.avatars import render_avatar
-from playback.accounts.models import AuthSession, User
+from playback.accounts.models import ACTIVE, DEACTIVATED, ERASING, AuthSession, User
 from playback.accounts.passwords import hash_password, needs_rehash, verify_password
 from playback.config import Settings
 from playback.db import after_commit, after_rollback
@@ -148,7 +148,7 @@ def access_profile(db: Session, handle: str, viewer: User | None) -> User:
     """The profile at ``handle`` as ``viewer`` may see it, or ``user_not_found``.
 
     Private accounts still show their profile header; what they hide is their videos. Someone
-    blocked (either way) gets 404, and so does a banned account; deactivation will too."""
+    blocked (either way) gets 404, and so does a banned or deactivated account."""
     user = get_user_by_handle(db, handle)
     if user is None:
         raise NotFound("user")
@@ -159,7 +159,7 @@ def visible_profile(db: Session, user: User, viewer: User | None) -> User:
     """``user`` if ``viewer`` may see their profile (see ``access_profile``), else 404."""
     from playback.social.service import is_blocked_either_way
 
-    if user.role == BANNED:
+    if user.role == BANNED or user.status != ACTIVE:
         raise NotFound("user")
     if (
         viewer is not None
@@ -299,6 +299,8 @@ def do_login(
     check_limit(limiter, handle_key, settings.login_limit_per_handle)
     check_limit(limiter, ip_key, settings.login_limit_per_ip)
     user = get_user_by_handle(db, handle)
+    if user is not None and user.status == ERASING:
+        user = None  # being erased: as good as gone
     if not verify_password(user.password_hash if user else None, password) or user is None:
         limiter.record(handle_key, settings.login_limit_window_seconds)
         limiter.record(ip_key, settings.login_limit_window_seconds)
@@ -306,6 +308,10 @@ def do_login(
     limiter.reset(handle_key)
     if user.role == BANNED:
         raise Forbidden("This account was banned for breaking the rules.", code="account_banned")
+    if user.status == DEACTIVATED:  # back before the erasure: everything returns
+        from playback.lifecycle.service import do_reactivate
+
+        do_reactivate(db, user)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
@@ -330,7 +336,11 @@ def get_session_user(db: Session, token: str) -> tuple[AuthSession, User] | None
     row = db.execute(
         sa.select(AuthSession, User)
         .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == hash_token(token), AuthSession.expires_at > utcnow())
+        .where(
+            AuthSession.token_hash == hash_token(token),
+            AuthSession.expires_at > utcnow(),
+            User.status == ACTIVE,
+        )
     ).first()
     if row is None:
         return None

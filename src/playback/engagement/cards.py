@@ -18,6 +18,7 @@ from playback.media import service as media
 from playback.media.models import Video
 from playback.media.schemas import RemixOf, SoundCredit, VideoOut, VideoStats, ViewerStateOut
 from playback.social.service import friends_among
+from playback.sounds.service import origin_users
 from playback.storage import Storage
 
 
@@ -78,7 +79,7 @@ def _sound_credits(db: Session, videos: list[Video]) -> dict[uuid.UUID, SoundCre
     origin_ids = {s.origin_user_id for s in sounds.values() if s.origin_user_id is not None}
     origins = {}
     if origin_ids:
-        origins = {u.id: u for u in db.scalars(sa.select(User).where(User.id.in_(origin_ids)))}
+        origins = origin_users(db, list(sounds.values()))
     result = {}
     for video in videos:
         sound = sounds.get(video.sound_id) if video.sound_id else None

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.accounts import age_policy
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.engagement import counters
 from playback.engagement.models import Comment, CommentLike, CommentMention
 from playback.engagement.notifications import do_notify
@@ -79,7 +79,7 @@ def access_comment(
     comments by people blocked either way with the viewer — except from the video's creator,
     who moderates everything on their video."""
     comment = db.get(Comment, comment_id)
-    if comment is None:
+    if comment is None or not _shown(db, comment):
         raise NotFound("comment")
     try:
         video, creator = access_video(db, comment.video_id, viewer)
@@ -92,6 +92,25 @@ def access_comment(
     ):
         raise NotFound("comment")
     return comment, video, creator
+
+
+def _shown(db: Session, comment: Comment) -> bool:
+    """A comment is shown (and counted) while its author is active and, for a reply, while the
+    author of the comment it answers is active too."""
+    authors = {comment.author_id}
+    if comment.parent_id is not None:
+        parent_author = db.scalar(
+            sa.select(Comment.author_id).where(Comment.id == comment.parent_id)
+        )
+        if parent_author is None:
+            return False
+        authors.add(parent_author)
+    active = db.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.id.in_(authors), User.status == ACTIVE)
+    )
+    return active == len(authors)
 
 
 def _lock_thread(db: Session, top_level_id: uuid.UUID) -> bool:
@@ -210,18 +229,30 @@ def do_delete_comment(db: Session, user: User, comment_id: uuid.UUID) -> None:
 
 def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
     """Delete a comment whoever asks (its author, the creator, a moderator: the caller
-    decided); a top-level comment takes its replies with it, and the counts follow."""
+    decided); a top-level comment takes its replies with it, and the counts follow: they drop
+    by what they counted (see ``_shown``)."""
     top_level_id = comment.parent_id or comment.id
     if not _lock_thread(db, top_level_id):
         raise NotFound("comment")
-    removed = 0
+    shown = _shown(db, comment)
+    counted = 0
     if comment.parent_id is None:
-        replies = db.execute(
+        if shown:
+            counted += int(
+                db.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(Comment)
+                    .join(User, User.id == Comment.author_id)
+                    .where(Comment.parent_id == comment.id, User.status == ACTIVE)
+                )
+                or 0
+            )
+        db.execute(
             sa.delete(Comment)
             .where(Comment.parent_id == comment.id)
             .execution_options(synchronize_session=False)
         )
-        removed += replies.rowcount  # type: ignore[attr-defined]
+    author_active = db.scalar(sa.select(User.status).where(User.id == comment.author_id)) == ACTIVE
     gone = db.execute(
         sa.delete(Comment)
         .where(Comment.id == comment.id)
@@ -229,15 +260,15 @@ def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
     )
     if gone.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound("comment")  # deleted meanwhile by someone else
-    removed += 1
-    if comment.parent_id is not None:
+    counted += 1 if shown else 0
+    if comment.parent_id is not None and author_active:
         db.execute(
             sa.update(Comment)
             .where(Comment.id == comment.parent_id)
             .values(reply_count=Comment.reply_count - 1)
             .execution_options(synchronize_session=False)
         )
-    counters.add(db, "video_comments", video.id, -removed)
+    counters.add(db, "video_comments", video.id, -counted)
 
 
 # --- likes --------------------------------------------------------------------------------
@@ -331,10 +362,11 @@ def _views(db: Session, rows: list[tuple[Comment, User]], viewer: User | None) -
 
 
 def _visible_to(viewer: User | None) -> sa.ColumnElement[bool]:
-    """Comments not written by people blocked either way with the viewer."""
+    """Comments by active accounts (the listing joins the author as ``User``), without those
+    of people blocked either way with the viewer."""
     if viewer is None:
-        return sa.true()
-    return Comment.author_id.not_in(blocked_select(viewer.id))
+        return User.status == ACTIVE
+    return sa.and_(User.status == ACTIVE, Comment.author_id.not_in(blocked_select(viewer.id)))
 
 
 def list_comments(

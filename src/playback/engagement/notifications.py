@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.engagement.models import Notification
 from playback.kit.ids import new_id
 from playback.kit.time import utcnow
@@ -160,11 +160,17 @@ def describe(notification: Notification, actor: User | None) -> str:
 
 
 def _visible_to(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """The recipient's notifications, without those from people blocked either way or from
+    accounts no longer active."""
+    actor = aliased(User)
     return sa.and_(
         Notification.user_id == user_id,
         sa.or_(
             Notification.actor_id.is_(None),
-            Notification.actor_id.not_in(blocked_select(user_id)),
+            sa.and_(
+                Notification.actor_id.not_in(blocked_select(user_id)),
+                sa.exists().where(actor.id == Notification.actor_id, actor.status == ACTIVE),
+            ),
         ),
     )
 

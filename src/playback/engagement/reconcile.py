@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.db import Database
 from playback.engagement import counters
 from playback.engagement.models import Comment, CommentLike, Like, Save, Share, WatchEvent
@@ -66,16 +66,36 @@ class Drift:
 
 
 def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]]:
-    """(name, table, cached column, correlated truth) for every cached count."""
+    """(name, table, cached column, correlated truth) for every cached count.
 
-    replies = aliased(Comment)
+    Counts others see leave out deactivated accounts: a like, save, follow, comment or comment
+    like counts while the account that gave it is active (a reply also needs the author of the
+    comment it answers to be). Views and shares are anonymous plays and always count."""
+
+    replies, parent = aliased(Comment), aliased(Comment)
+    liker, saver, follower, followee, author, parent_author, comment_liker, replier = (
+        aliased(User) for _ in range(8)
+    )
 
     def count(model: Any, *where: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.select(sa.func.count()).select_from(model).where(*where).scalar_subquery()
 
+    def active(who: Any, column: Any) -> sa.ColumnElement[bool]:
+        return sa.exists().where(who.id == column, who.status == ACTIVE)
+
     return [
-        ("video.like_count", Video, "like_count", lambda: count(Like, Like.video_id == Video.id)),
-        ("video.save_count", Video, "save_count", lambda: count(Save, Save.video_id == Video.id)),
+        (
+            "video.like_count",
+            Video,
+            "like_count",
+            lambda: count(Like, Like.video_id == Video.id, active(liker, Like.user_id)),
+        ),
+        (
+            "video.save_count",
+            Video,
+            "save_count",
+            lambda: count(Save, Save.video_id == Video.id, active(saver, Save.user_id)),
+        ),
         (
             "video.share_count",
             Video,
@@ -86,7 +106,17 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
             "video.comment_count",
             Video,
             "comment_count",
-            lambda: count(Comment, Comment.video_id == Video.id),
+            lambda: (
+                sa.select(sa.func.count())
+                .select_from(Comment)
+                .outerjoin(parent, parent.id == Comment.parent_id)
+                .where(
+                    Comment.video_id == Video.id,
+                    active(author, Comment.author_id),
+                    sa.or_(Comment.parent_id.is_(None), active(parent_author, parent.author_id)),
+                )
+                .scalar_subquery()
+            ),
         ),
         (
             "video.view_count",
@@ -100,17 +130,18 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
             "comment.like_count",
             Comment,
             "like_count",
-            lambda: count(CommentLike, CommentLike.comment_id == Comment.id),
+            lambda: count(
+                CommentLike,
+                CommentLike.comment_id == Comment.id,
+                active(comment_liker, CommentLike.user_id),
+            ),
         ),
         (
             "comment.reply_count",
             Comment,
             "reply_count",
-            lambda: (
-                sa.select(sa.func.count())
-                .select_from(replies)
-                .where(replies.parent_id == Comment.id)
-                .scalar_subquery()
+            lambda: count(
+                replies, replies.parent_id == Comment.id, active(replier, replies.author_id)
             ),
         ),
         (
@@ -121,7 +152,7 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
                 sa.select(sa.func.count())
                 .select_from(Like)
                 .join(Video, Video.id == Like.video_id)
-                .where(Video.creator_id == User.id)
+                .where(Video.creator_id == User.id, active(liker, Like.user_id))
                 .scalar_subquery()
             ),
         ),
@@ -129,19 +160,31 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
             "user.follower_count",
             User,
             "follower_count",
-            lambda: count(Follow, Follow.followee_id == User.id, Follow.status == "accepted"),
+            lambda: count(
+                Follow,
+                Follow.followee_id == User.id,
+                Follow.status == "accepted",
+                active(follower, Follow.follower_id),
+            ),
         ),
         (
             "user.following_count",
             User,
             "following_count",
-            lambda: count(Follow, Follow.follower_id == User.id, Follow.status == "accepted"),
+            lambda: count(
+                Follow,
+                Follow.follower_id == User.id,
+                Follow.status == "accepted",
+                active(followee, Follow.followee_id),
+            ),
         ),
         (
             "user.video_count",
             User,
             "video_count",
-            lambda: count(Video, Video.creator_id == User.id, Video.status == "ready"),
+            lambda: count(
+                Video, Video.creator_id == User.id, Video.status.in_(("ready", "withdrawn"))
+            ),
         ),
     ]
 

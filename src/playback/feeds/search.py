@@ -25,7 +25,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
+from playback.accounts.service import BANNED
 from playback.engagement.models import CounterDelta
 from playback.errors import Invalid, NotFound
 from playback.kit.text import normalize_hashtag
@@ -195,7 +196,11 @@ def list_accounts(
     exact = User.handle == handle
     by_handle = text_index(db).prefix(User.handle, handle)
     by_name = sa.func.lower(User.display_name).contains(text.lower(), autoescape=True)
-    query = sa.select(User).where(sa.or_(by_handle, by_name) if handle else by_name)
+    query = sa.select(User).where(
+        sa.or_(by_handle, by_name) if handle else by_name,
+        User.status == ACTIVE,
+        User.role != BANNED,
+    )
     if viewer is not None:
         query = query.where(User.id.not_in(blocked_select(viewer.id)))
     tier = sa.case((exact, 0), (by_handle, 1), else_=2)

@@ -12,8 +12,9 @@ from playback.kit.models import Base, Entity
 
 VISIBILITIES = ("public", "followers", "private")
 # "removed": taken down by a moderator (hidden from everyone but its creator; an appeal may
-# restore it).
-STATUSES = ("processing", "ready", "failed", "removed")
+# restore it). "withdrawn": a ready video of a deactivated account (ready again if its owner
+# comes back).
+STATUSES = ("processing", "ready", "failed", "removed", "withdrawn")
 REMIX_KINDS = ("duet", "stitch")
 
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.config import Settings
 from playback.db import Database, after_commit
 from playback.kit.ids import new_id
@@ -147,6 +147,15 @@ def do_process_video(
             )
             if done.rowcount == 0:  # type: ignore[attr-defined]
                 raise Cancelled()
+            # A creator who deactivated meanwhile gets it back with the rest when they return.
+            db.execute(
+                sa.update(Video)
+                .where(
+                    Video.id == video_id,
+                    sa.exists().where(User.id == Video.creator_id, User.status != ACTIVE),
+                )
+                .values(status="withdrawn")
+            )
             db.execute(
                 sa.update(User)
                 .where(User.id == video.creator_id)

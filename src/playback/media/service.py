@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.orm import Session
 
 from playback.accounts import age_policy
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.config import Settings
 from playback.db import after_commit, after_rollback
 from playback.errors import Forbidden, Invalid, NotFound
@@ -327,7 +327,12 @@ def do_delete_video(db: Session, storage: Storage, video: Video, user: User) -> 
     # Lock the row first: likes in flight either finish before this counts them, or fail on
     # the missing video afterwards — the creator's total stays exact either way.
     db.execute(sa.select(Video.id).where(Video.id == video.id).with_for_update())
-    likes = db.scalar(sa.select(sa.func.count()).select_from(Like).where(Like.video_id == video.id))
+    likes = db.scalar(  # the creator's total counts the likes of active accounts only
+        sa.select(sa.func.count())
+        .select_from(Like)
+        .join(User, User.id == Like.user_id)
+        .where(Like.video_id == video.id, User.status == ACTIVE)
+    )
     counters.add(db, "user_total_likes", video.creator_id, -int(likes or 0))
     db.execute(sa.delete(CounterDelta).where(CounterDelta.target_id == video.id))
     if video.status == "ready":

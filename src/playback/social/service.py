@@ -13,7 +13,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.engagement import counters
 from playback.errors import Invalid, NotFound
 from playback.kit.time import utcnow
@@ -226,7 +226,7 @@ def list_follows(
     query = (
         sa.select(User, Follow)
         .join(Follow, other == User.id)
-        .where(mine == user.id, Follow.status == status)
+        .where(mine == user.id, Follow.status == status, User.status == ACTIVE)
     )
     if before is not None:
         import datetime as dt

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from playback.accounts.models import User
+from playback.accounts.models import ACTIVE, User
 from playback.engagement.models import UNKNOWN_TERRITORY, CounterDelta
 from playback.errors import Forbidden, Invalid, NotFound
 from playback.kit.time import today, utcnow
@@ -101,7 +101,12 @@ def access_sound(db: Session, sound_id: uuid.UUID, viewer: User | None) -> Sound
         if owner is not None and viewer is not None and is_blocked_either_way(db, viewer.id, owner):
             raise NotFound("sound")
         origin = get_video_and_creator(db, sound.origin_video_id) if sound.origin_video_id else None
-        if origin is not None and not can_view(db, origin[0], origin[1], viewer):
+        # A deactivated creator's sound stays reachable from the videos of others using it.
+        if (
+            origin is not None
+            and origin[1].status == ACTIVE
+            and not can_view(db, origin[0], origin[1], viewer)
+        ):
             raise NotFound("sound")
     return sound
 
@@ -308,7 +313,9 @@ def origin_users(db: Session, sounds: list[Sound]) -> dict[uuid.UUID, User]:
     ids = {s.origin_user_id for s in sounds if s.origin_user_id is not None}
     if not ids:
         return {}
-    return {u.id: u for u in db.scalars(sa.select(User).where(User.id.in_(ids)))}
+    # A deactivated account is credited as a deleted one, like an erased one.
+    active = sa.select(User).where(User.id.in_(ids), User.status == ACTIVE)
+    return {u.id: u for u in db.scalars(active)}
 
 
 def labels_of(db: Session, sounds: list[Sound]) -> dict[uuid.UUID, Label]:
@@ -339,7 +346,11 @@ def search_sounds(db: Session, viewer: User | None, q: str, *, limit: int) -> li
             sa.or_(
                 sa.func.lower(Sound.title).like(pattern, escape="\\"),
                 sa.func.lower(Sound.artist).like(pattern, escape="\\"),
-                sa.and_(Sound.kind == "original", User.handle.like(f"{handle}%", escape="\\")),
+                sa.and_(
+                    Sound.kind == "original",
+                    User.status == ACTIVE,
+                    User.handle.like(f"{handle}%", escape="\\"),
+                ),
             )
         )
         .order_by(uses.desc(), Sound.id.desc())

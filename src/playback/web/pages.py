@@ -374,8 +374,9 @@ def video_page(
     )
 
 
-def _settings_context(user: User, **extra: Any) -> dict[str, Any]:
+def _settings_context(request: Request, user: User, **extra: Any) -> dict[str, Any]:
     return {
+        "erase_after_days": request.app.state.settings.erase_after_days,
         "form": {"display_name": user.display_name, "bio": user.bio, "handle": user.handle},
         "age_band": age_policy.age_band(user.birthdate).value,
         "may_be_public": age_policy.may_be_public(user.birthdate),
@@ -389,7 +390,7 @@ def settings_page(request: Request, auth: PageAuth) -> Response:
     if auth is None:
         return _redirect("/login?next=/settings")
     saved = request.query_params.get("saved")
-    return render(request, "settings.html", _settings_context(auth.user, saved=saved))
+    return render(request, "settings.html", _settings_context(request, auth.user, saved=saved))
 
 
 @router.post("/settings", response_class=HTMLResponse)
@@ -416,7 +417,7 @@ def settings_submit(
     except DomainError as exc:
         db.rollback()
         db.refresh(user)
-        ctx = _settings_context(user, error=exc)
+        ctx = _settings_context(request, user, error=exc)
         ctx["form"] = {"display_name": display_name, "bio": bio, "handle": handle}
         return render(request, "settings.html", ctx, status_code=exc.status_code)
     return _redirect("/settings?saved=1")
@@ -448,10 +449,41 @@ def avatar_submit(
         return render(
             request,
             "settings.html",
-            _settings_context(auth.user, error=exc),
+            _settings_context(request, auth.user, error=exc),
             status_code=exc.status_code,
         )
     return _redirect("/settings?saved=1")
+
+
+@router.post("/settings/delete-account", response_class=HTMLResponse)
+def delete_account_submit(
+    request: Request,
+    db: DB,
+    settings: AppSettings,
+    auth: PageAuth,
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Deactivate now, erase after the grace period (see ``DELETE /api/v1/me``)."""
+    from playback.lifecycle.service import do_deactivate
+
+    if auth is None:
+        return _redirect("/login")
+    try:
+        check_csrf(request, csrf_token_field)
+        erase_after = do_deactivate(db, settings, auth.user, password)
+    except DomainError as exc:
+        db.rollback()
+        db.refresh(auth.user)
+        return render(
+            request,
+            "settings.html",
+            _settings_context(request, auth.user, error=exc),
+            status_code=exc.status_code,
+        )
+    response = _redirect(f"/login?left={erase_after.date().isoformat()}")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
 
 
 @router.post("/settings/logout-everywhere")

@@ -1,0 +1,1 @@
+"""Leaving and arriving: deactivate, erase, export, import."""
