@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from playback.accounts.auth import CurrentUser
+from playback.accounts.auth import CurrentUser, rate_limited
 from playback.accounts.models import DEACTIVATED
-from playback.errors import error_responses
+from playback.errors import PayloadTooLarge, error_responses
 from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
-from playback.lifecycle import export, service
-from playback.lifecycle.schemas import DeactivatedOut, DeactivateIn, ExportOut
+from playback.lifecycle import export, importer, service
+from playback.lifecycle.schemas import DeactivatedOut, DeactivateIn, ExportOut, ImportReportOut
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
 
@@ -80,3 +80,41 @@ def download_export(
     if size is not None:
         headers["Content-Length"] = str(size)
     return StreamingResponse(chunks(), media_type="application/zip", headers=headers)
+
+
+@router.post(
+    "/me/import",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ImportReportOut,
+    responses=error_responses(400, 401, 403, 413, 422, 429),
+    dependencies=[rate_limited("upload")],
+)
+def import_tiktok(
+    files: list[UploadFile], user: CurrentUser, db: DB, storage: AppStorage, settings: AppSettings
+) -> ImportReportOut:
+    """Bring your TikTok data: ``user_data_tiktok.json`` or the older ``user_data.json``, alone
+    or in the ZIP TikTok gives you, optionally with your video files as further ``files``. The
+    bio and every post with its video (caption, date, who may comment, duet and stitch) come
+    across; the report says what did and what could not. Files that are not what they claim
+    are refused with a clear code (``zip_bomb``, ``unsafe_path``, ``json_too_deep``,
+    ``import_too_large``, ``not_a_tiktok_export``) and leave nothing behind."""
+    scratch = importer.scratch_dir(settings)
+    try:
+        uploads, total = [], 0
+        for n, part in enumerate(files):
+            path = scratch / f"part-{n}"
+            with path.open("wb") as out:
+                while chunk := part.file.read(1024 * 1024):
+                    total += len(chunk)
+                    if total > settings.import_max_bytes:
+                        raise PayloadTooLarge(
+                            f"An import is at most {settings.import_max_bytes // 2**20} MB.",
+                            code="import_too_large",
+                        )
+                    out.write(chunk)
+            uploads.append(importer.Upload(part.filename or path.name, path))
+        found, videos = importer.read_uploads(uploads, scratch)
+        report = importer.do_import(db, storage, settings, user, found, videos)
+    finally:
+        importer.remove(scratch)
+    return ImportReportOut.model_validate(report, from_attributes=True)

@@ -42,3 +42,27 @@ class ExportOut(BaseModel):
             size_bytes=export.size_bytes,
             download_url=f"/api/v1/me/exports/{export.id}/download" if ready else None,
         )
+
+
+class ImportedPostOut(BaseModel):
+    index: int  # the post's position in the export
+    video_id: uuid.UUID  # processing: poll GET /videos/{id}
+    file: str
+    posted_at: dt.datetime | None
+
+
+class SkippedPostOut(BaseModel):
+    index: int
+    reason: str
+    detail: str
+
+
+class ImportReportOut(BaseModel):
+    """What came across from a TikTok export, and what could not."""
+
+    bio: str | None
+    imported: list[ImportedPostOut]
+    skipped: list[SkippedPostOut]
+    following_not_imported: int
+    likes_not_imported: int
+    problems: list[str]
