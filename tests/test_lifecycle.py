@@ -357,7 +357,8 @@ def test_the_settings_page_deletes_the_account_after_the_password(client: TestCl
     )
     assert logged_in.status_code == 303
     page = client.get("/settings")
-    assert "Delete my account" in page.text
+    assert "<title>Settings · Playback</title>" in page.text
+    assert page.text.count("Delete my account") == 1
     wrong = client.post(
         "/settings/delete-account",
         data={"password": "nope-nope-nope", "csrf_token": token("/settings")},

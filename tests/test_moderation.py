@@ -226,3 +226,53 @@ def test_the_role_command_makes_a_moderator(client: TestClient, database: Databa
     assert result.exit_code == 0, result.output
     assert "@new.moderator is now moderator" in result.output
     assert client.get("/api/v1/moderation/queue", headers=headers).json() == []
+
+
+def test_the_moderators_page_lists_the_queue_and_decides(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    from tests.conftest import login
+
+    _, maker = signup_and_login(client, "page.maker")
+    video = post_video(client, maker, clip, caption="report me")
+    _, reporter = signup_and_login(client, "page.reporter")
+    assert _report(client, reporter, "video", video, reason="spam").status_code == 201
+    _moderator(client, database, "page.mod")
+
+    def token(path: str) -> str:
+        return client.get(path).text.split('name="csrf_token" value="')[1].split('"')[0]
+
+    # Not a moderator: refused.
+    client.post(
+        "/login",
+        data={"handle": "page.reporter", "password": PASSWORD, "csrf_token": token("/login")},
+    )
+    assert client.get("/moderation").status_code == 403
+    client.post("/logout", data={"csrf_token": token("/settings")})
+    client.cookies.clear()
+    client.post(
+        "/login",
+        data={"handle": "page.mod", "password": PASSWORD, "csrf_token": token("/login")},
+    )
+    page = client.get("/moderation")
+    assert page.status_code == 200
+    assert f'data-id="{video}"' in page.text and "report me" in page.text
+    decided = client.post(
+        "/moderation/decide",
+        data={
+            "target": "video",
+            "target_id": video,
+            "action": "restrict",
+            "note": "borderline",
+            "csrf_token": token("/moderation"),
+        },
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    after = client.get("/moderation").text
+    assert 'data-testid="queue-empty"' in after
+    assert "borderline" in after  # the audit log
+    assert (
+        client.get(f"/api/v1/videos/{video}", headers=login(client, "page.maker")).json()["status"]
+        == "ready"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -119,15 +120,16 @@ def test_the_rules_follow_the_birthday() -> None:
     """Bands are computed on every use: the rules are the band's on the day of the request."""
     # Sixteen tomorrow.
     birthdate = dt.date.fromisoformat(birthdate_for(16, days_past_birthday=-1))
+    person = SimpleNamespace(birthdate=birthdate, country="DE")
     assert age_policy.age_band(birthdate) is age_policy.AgeBand.YOUNG_TEEN
-    assert not age_policy.may_remix(birthdate, is_owner=False, is_friend=True)
-    assert not age_policy.may_comment(birthdate, is_owner=False, is_friend=False)
+    assert not age_policy.may_remix(person, is_owner=False, is_friend=True)
+    assert not age_policy.may_comment(person, is_owner=False, is_friend=False)
     now = utcnow()
     set_clock(lambda: now + dt.timedelta(days=2))
     try:
         assert age_policy.age_band(birthdate) is age_policy.AgeBand.OLDER_TEEN
-        assert age_policy.may_remix(birthdate, is_owner=False, is_friend=True)
-        assert not age_policy.may_remix(birthdate, is_owner=False, is_friend=False)
-        assert age_policy.may_comment(birthdate, is_owner=False, is_friend=False)
+        assert age_policy.may_remix(person, is_owner=False, is_friend=True)
+        assert not age_policy.may_remix(person, is_owner=False, is_friend=False)
+        assert age_policy.may_comment(person, is_owner=False, is_friend=False)
     finally:
         set_clock(None)

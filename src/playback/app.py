@@ -155,10 +155,13 @@ def include_routers(app: FastAPI) -> None:
     from playback.feeds.search_api import router as search_router
     from playback.lifecycle.api import router as lifecycle_router
     from playback.media.api import router as media_router
+    from playback.safety.family_api import router as family_router
     from playback.safety.moderation_api import router as moderation_router
+    from playback.safety.screen_time_api import router as screen_time_router
     from playback.social.api import router as social_router
     from playback.sounds.api import router as sounds_router
     from playback.web.discover import router as discover_router
+    from playback.web.moderation import router as moderation_pages_router
     from playback.web.pages import router as pages_router
     from playback.web.sounds import router as sound_pages_router
 
@@ -174,9 +177,12 @@ def include_routers(app: FastAPI) -> None:
         search_router,
         sounds_router,
         moderation_router,
+        family_router,
+        screen_time_router,
         sound_pages_router,
         pages_router,
         discover_router,
+        moderation_pages_router,
     ]
     for router in app.state.routers:
         app.include_router(router)

@@ -91,4 +91,5 @@ def load_tasks() -> None:
     from playback.lifecycle import tasks as _lifecycle_tasks  # noqa: F401
     from playback.media import tasks as _media_tasks  # noqa: F401
     from playback.recsys import tasks as _recsys_tasks  # noqa: F401
+    from playback.safety import tasks as _safety_tasks  # noqa: F401
     from playback.sounds import tasks as _sounds_tasks  # noqa: F401

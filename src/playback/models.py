@@ -1,6 +1,6 @@
 """Every table, imported in one place so that migrations and tests see the whole schema."""
 
-from playback.accounts.models import AuthSession, User
+from playback.accounts.models import AuthSession, FamilyLink, User
 from playback.engagement.models import (
     Comment,
     CommentLike,
@@ -33,6 +33,7 @@ __all__ = [
     "CounterDelta",
     "DataExport",
     "Delivery",
+    "FamilyLink",
     "FeedImpression",
     "Follow",
     "Hashtag",

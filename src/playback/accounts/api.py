@@ -36,6 +36,7 @@ def create_account(body: SignupIn, db: DB, storage: AppStorage) -> Me:
         birthdate=body.birthdate,
         country=body.country,
         email=body.email,
+        time_zone=body.time_zone,
     )
     return Me.of(user, storage)
 
@@ -98,11 +99,18 @@ def get_me(user: CurrentUser, db: DB, storage: AppStorage) -> Me:
 
 @router.patch("/me", response_model=Me, responses=error_responses(400, 401, 403, 409, 413, 422))
 def patch_me(body: ProfilePatch, user: CurrentUser, db: DB, storage: AppStorage) -> Me:
-    """Change display name, bio, privacy (within the age rules) or handle."""
+    """Change display name, bio, privacy (within the age rules), handle, time zone, or who may
+    comment on your videos (never wider than your age allows)."""
     if body.handle is not None:
         service.do_change_handle(db, user, body.handle)
     service.do_update_profile(
-        db, user, display_name=body.display_name, bio=body.bio, private=body.private
+        db,
+        user,
+        display_name=body.display_name,
+        bio=body.bio,
+        private=body.private,
+        time_zone=body.time_zone,
+        comment_audience=body.comment_audience,
     )
     return Me.of(user, storage, _counts(db, user))
 

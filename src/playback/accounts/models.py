@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Entity
@@ -36,11 +36,42 @@ class User(Entity):
     status: Mapped[str] = mapped_column(String(12), default=ACTIVE, server_default=ACTIVE)
     erase_after: Mapped[dt.datetime | None] = mapped_column()
 
+    # Teen protections (``age_policy``, ``safety/screen_time.py``, ``safety/family.py``). The
+    # time zone decides quiet hours and when a day of screen time starts (IANA name).
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The daily screen-time limit in minutes; None: the age band's default (0: no limit).
+    screen_time_minutes: Mapped[int | None] = mapped_column()
+    # The passcode that lifts the break screen for the rest of the day (hashed like passwords).
+    screen_passcode_hash: Mapped[str | None] = mapped_column(String(255))
+    screen_unlocked_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Who may comment on this person's videos, narrower than the age band allows (set by the
+    # person, or by a parent through family pairing): "friends" or "nobody"; None: the band's.
+    comment_audience: Mapped[str | None] = mapped_column(String(10))
+    # Words that hold a comment on this person's videos for their review (one per line).
+    comment_filter: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
     # Counts others see; caches of the rows that are the truth (filled by the social domains).
     follower_count: Mapped[int] = mapped_column(BigInteger, default=0)
     following_count: Mapped[int] = mapped_column(BigInteger, default=0)
     video_count: Mapped[int] = mapped_column(BigInteger, default=0)
     total_likes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FamilyLink(Entity):
+    """Family pairing: a parent's adult account linked to a teen's by a one-time code the teen
+    made. Until the parent enters it, ``parent_id`` is empty and the code waits (hashed)."""
+
+    __tablename__ = "family_links"
+
+    teen_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    linked_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AuthSession(Entity):

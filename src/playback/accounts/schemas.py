@@ -46,6 +46,9 @@ class SignupIn(Strict):
     birthdate: IsoDate = Field(description="ISO date, YYYY-MM-DD")
     country: Text = Field(description="ISO 3166-1 alpha-2 code, e.g. DE")
     email: Text | None = None
+    time_zone: Text | None = Field(
+        default=None, description="IANA time zone, e.g. Europe/Berlin (default: the country's)"
+    )
 
 
 class LoginIn(Strict):
@@ -63,6 +66,12 @@ class ProfilePatch(Strict):
     bio: Text | None = None
     private: StrictBool | None = None
     handle: Text | None = None
+    time_zone: Text | None = Field(default=None, description="IANA time zone, e.g. Europe/Berlin")
+    comment_audience: Text | None = Field(
+        default=None,
+        description="who may comment on your videos: everyone, friends or nobody "
+        "(never wider than your age allows)",
+    )
 
 
 class PublicProfile(BaseModel):
@@ -104,6 +113,8 @@ class Me(PublicProfile):
     may_be_public: bool
     role: str
     created_at: dt.datetime
+    time_zone: str
+    comment_audience: str  # who may comment on your videos, all rules applied
 
     @classmethod
     def of(cls, user: User, storage: Storage, counts: Counts | None = None) -> Me:
@@ -116,6 +127,8 @@ class Me(PublicProfile):
             may_be_public=age_policy.may_be_public(user.birthdate),
             role=user.role,
             created_at=user.created_at,
+            time_zone=user.time_zone,
+            comment_audience=age_policy.comment_audience(user).value,
         )
 
 

@@ -11,6 +11,7 @@ import re
 import secrets
 import unicodedata
 import uuid
+from zoneinfo import available_timezones
 
 import pycountry
 import sqlalchemy as sa
@@ -112,6 +113,25 @@ def _has_control_characters(text: str, allow_newlines: bool) -> bool:
     return False
 
 
+def check_time_zone(name: str) -> str:
+    if name not in available_timezones():
+        raise Invalid(
+            "The time zone is an IANA name, e.g. Europe/Berlin.", code="invalid_time_zone"
+        )
+    return name
+
+
+def check_comment_audience(value: str) -> str | None:
+    """Stored only as a narrowing of the age band's rule: "everyone" stores nothing."""
+    try:
+        audience = age_policy.Audience(value)
+    except ValueError:
+        raise Invalid(
+            "Who may comment is everyone, friends or nobody.", code="invalid_comment_audience"
+        ) from None
+    return None if audience is age_policy.Audience.EVERYONE else audience.value
+
+
 def check_display_name(text: str) -> str:
     text = unicodedata.normalize("NFC", text.strip())
     if len(text) > DISPLAY_NAME_MAX or _has_control_characters(text, allow_newlines=False):
@@ -178,12 +198,14 @@ def do_signup(
     birthdate: dt.date,
     country: str,
     email: str | None = None,
+    time_zone: str | None = None,
 ) -> User:
     handle = check_handle(handle)
     check_password(password)
     check_birthdate(birthdate)
     country = check_country(country)
     email = check_email(email)
+    time_zone = check_time_zone(time_zone) if time_zone else age_policy.default_time_zone(country)
     # The age gate comes before anything touches the database, and the birthdate of someone
     # refused is never stored or logged.
     if not age_policy.is_old_enough(birthdate, country):
@@ -201,6 +223,7 @@ def do_signup(
         email=email,
         display_name=handle,
         private=age_policy.private_by_default(birthdate),
+        time_zone=time_zone,
     )
     db.add(user)
     try:
@@ -217,8 +240,22 @@ def do_update_profile(
     display_name: str | None = None,
     bio: str | None = None,
     private: bool | None = None,
+    time_zone: str | None = None,
+    comment_audience: str | None = None,
 ) -> User:
+    from playback.safety.family import KEEP, check_teen_may_change
+
+    check_teen_may_change(  # a parent linked by family pairing decides what may loosen
+        db,
+        user,
+        comment_audience=comment_audience if comment_audience is not None else KEEP,
+        private=private,
+    )
     changes: dict[str, object] = {}
+    if time_zone is not None:
+        changes["time_zone"] = check_time_zone(time_zone)
+    if comment_audience is not None:
+        changes["comment_audience"] = check_comment_audience(comment_audience)
     if display_name is not None:
         changes["display_name"] = check_display_name(display_name)
     if bio is not None:

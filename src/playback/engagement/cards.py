@@ -47,12 +47,11 @@ def video_cards(
             "is_owner": viewer is not None and viewer.id == creator.id,
             "is_friend": creator.id in friends,
         }
-        remixable = age_policy.may_remix(creator.birthdate, **who)
+        remixable = age_policy.may_remix(creator, **who)
         card.allow_duet = video.allow_duet and remixable
         card.allow_stitch = video.allow_stitch and remixable
-        card.allow_comments = video.allow_comments and age_policy.may_comment(
-            creator.birthdate, **who
-        )
+        card.allow_download = video.status == "ready" and age_policy.may_download(creator, **who)
+        card.allow_comments = video.allow_comments and age_policy.may_comment(creator, **who)
         c, s = counts[video.id], states[video.id]
         card.stats = VideoStats(
             likes=c.likes, views=c.views, comments=c.comments, shares=c.shares, saves=c.saves

@@ -9,6 +9,7 @@ so a reply and the deletion of its parent never interleave (and never deadlock).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from playback.accounts.models import ACTIVE, User
 from playback.engagement import counters
 from playback.engagement.models import Comment, CommentLike, CommentMention
 from playback.engagement.notifications import do_notify
-from playback.errors import Forbidden, Invalid, NotFound
+from playback.errors import Conflict, Forbidden, Invalid, NotFound
 from playback.kit.ids import new_id
 from playback.kit.text import parse_mentions
 from playback.media.models import Video
@@ -85,6 +86,8 @@ def access_comment(
         video, creator = access_video(db, comment.video_id, viewer)
     except NotFound:
         raise NotFound("comment") from None
+    if comment.held and (viewer is None or viewer.id not in (comment.author_id, creator.id)):
+        raise NotFound("comment")  # held for the creator's review: theirs and the author's
     if (
         viewer is not None
         and viewer.id != creator.id
@@ -153,6 +156,7 @@ def do_add_comment(
     if not age_policy_allows(db, age_policy.may_comment, creator, author):
         raise Forbidden("Only friends can comment on this video.", code="comments_friends_only")
     text = check_comment_text(text)
+    held = author.id != creator.id and filter_matches(creator.comment_filter, text)
     # Hold the video (key share: others may still like or update it) before any comment row, as
     # deleting the video does, so a reply racing the video's deletion waits instead of deadlocking.
     if not db.scalar(
@@ -169,6 +173,7 @@ def do_add_comment(
             parent is None
             or parent.video_id != video.id
             or parent.parent_id is not None  # one level of replies only
+            or parent.held  # nobody answers what is still held for review
             or is_blocked_either_way(db, author.id, parent.author_id)
         ):
             raise Invalid("You can only reply to a comment on this video.", code="invalid_parent")
@@ -176,14 +181,19 @@ def do_add_comment(
         counted = db.execute(
             sa.update(Comment)
             .where(Comment.id == parent.id, Comment.parent_id.is_(None))
-            .values(reply_count=Comment.reply_count + 1)
+            .values(reply_count=Comment.reply_count + (0 if held else 1))
             .execution_options(synchronize_session=False)
         )
         if counted.rowcount != 1:  # type: ignore[attr-defined]
             raise Invalid("You can only reply to a comment on this video.", code="invalid_parent")
 
     comment = Comment(
-        id=new_id(), video_id=video.id, author_id=author.id, parent_id=parent_id, text=text
+        id=new_id(),
+        video_id=video.id,
+        author_id=author.id,
+        parent_id=parent_id,
+        text=text,
+        held=held,
     )
     db.add(comment)
     db.flush()
@@ -192,6 +202,10 @@ def do_add_comment(
         db.add(
             CommentMention(comment_id=comment.id, handle=handle, user_id=user.id if user else None)
         )
+    if held:  # nobody hears of it but the creator, who decides
+        do_notify(db, creator.id, "comment_held", video_id=video.id, comment_id=comment.id)
+        db.flush()
+        return CommentView(comment=comment, author=author, mentions=list(mentioned))
     counters.add(db, "video_comments", video.id, +1, actor_id=author.id)
 
     # One notification per person per comment, the most specific one: a reply, then a mention
@@ -215,6 +229,86 @@ def do_add_comment(
     return CommentView(comment=comment, author=author, mentions=list(mentioned))
 
 
+# --- the creator's filter ------------------------------------------------------------------
+
+FILTER_WORDS_MAX = 100
+FILTER_WORD_MAX = 40
+
+
+def _fold(text: str) -> str:
+    """Case, width and spacing set aside (extra spaces never slip a phrase past a filter)."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def check_filter_words(words: list[str]) -> list[str]:
+    """A creator's filter: up to 100 words or phrases, each up to 40 characters."""
+    cleaned = list(dict.fromkeys(w.strip() for w in words if w.strip()))
+    if len(cleaned) > FILTER_WORDS_MAX:
+        raise Invalid(f"A filter has at most {FILTER_WORDS_MAX} words.", code="filter_too_long")
+    for word in cleaned:
+        if len(word) > FILTER_WORD_MAX or "\n" in word:
+            raise Invalid(
+                f"A filter word has at most {FILTER_WORD_MAX} characters, on one line.",
+                code="invalid_filter_word",
+            )
+    return cleaned
+
+
+def filter_words(user: User) -> list[str]:
+    return [w for w in user.comment_filter.split("\n") if w]
+
+
+def filter_matches(filter_text: str, text: str) -> bool:
+    """Whether ``text`` holds one of the filter's words or phrases as whole words (case and
+    width ignored: "Loser", "ｌｏｓｅｒ" and "LOSER!" all match "loser")."""
+    folded = _fold(text)
+    for word in filter_text.split("\n"):
+        if word and re.search(rf"(?<!\w){re.escape(_fold(word))}(?!\w)", folded):
+            return True
+    return False
+
+
+def do_set_comment_filter(db: Session, user: User, words: list[str]) -> list[str]:
+    """Replace the words that hold comments on one's videos for review (new comments only)."""
+    cleaned = check_filter_words(words)
+    user.comment_filter = "\n".join(cleaned)
+    db.flush()
+    return cleaned
+
+
+def do_approve_comment(db: Session, user: User, comment_id: uuid.UUID) -> CommentView:
+    """The creator lets a held comment through: shown to everyone and counted from now on."""
+    comment, video, creator = access_comment(db, comment_id, user)
+    if creator.id != user.id:
+        raise Forbidden("Only the video's creator approves comments.", code="not_allowed")
+    if not comment.held:
+        raise Conflict("This comment is not held.", code="not_held")
+    if not _lock_thread(db, comment.parent_id or comment.id):
+        raise NotFound("comment")
+    done = db.execute(
+        sa.update(Comment)
+        .where(Comment.id == comment.id, Comment.held.is_(True))
+        .values(held=False)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This comment is not held.", code="not_held")
+    comment.held = False
+    if comment.parent_id is not None:
+        db.execute(
+            sa.update(Comment)
+            .where(Comment.id == comment.parent_id)
+            .values(reply_count=Comment.reply_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    if _shown(db, comment):
+        counters.add(db, "video_comments", video.id, +1, actor_id=comment.author_id)
+    author = db.get(User, comment.author_id)
+    if author is None:
+        raise NotFound("comment")
+    return CommentView(comment=comment, author=author)
+
+
 # --- deleting -----------------------------------------------------------------------------
 
 
@@ -234,7 +328,7 @@ def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
     top_level_id = comment.parent_id or comment.id
     if not _lock_thread(db, top_level_id):
         raise NotFound("comment")
-    shown = _shown(db, comment)
+    shown = _shown(db, comment) and not comment.held
     counted = 0
     if comment.parent_id is None:
         if shown:
@@ -243,7 +337,11 @@ def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
                     sa.select(sa.func.count())
                     .select_from(Comment)
                     .join(User, User.id == Comment.author_id)
-                    .where(Comment.parent_id == comment.id, User.status == ACTIVE)
+                    .where(
+                        Comment.parent_id == comment.id,
+                        User.status == ACTIVE,
+                        Comment.held.is_(False),
+                    )
                 )
                 or 0
             )
@@ -261,7 +359,7 @@ def do_remove_comment(db: Session, comment: Comment, video: Video) -> None:
     if gone.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound("comment")  # deleted meanwhile by someone else
     counted += 1 if shown else 0
-    if comment.parent_id is not None and author_active:
+    if comment.parent_id is not None and author_active and not comment.held:
         db.execute(
             sa.update(Comment)
             .where(Comment.id == comment.parent_id)
@@ -361,12 +459,20 @@ def _views(db: Session, rows: list[tuple[Comment, User]], viewer: User | None) -
     ]
 
 
-def _visible_to(viewer: User | None) -> sa.ColumnElement[bool]:
+def _visible_to(viewer: User | None, creator_id: uuid.UUID) -> sa.ColumnElement[bool]:
     """Comments by active accounts (the listing joins the author as ``User``), without those
-    of people blocked either way with the viewer."""
+    of people blocked either way with the viewer; held ones only for their author and the
+    video's creator."""
     if viewer is None:
-        return User.status == ACTIVE
-    return sa.and_(User.status == ACTIVE, Comment.author_id.not_in(blocked_select(viewer.id)))
+        return sa.and_(User.status == ACTIVE, Comment.held.is_(False))
+    held_ok = (
+        sa.true()
+        if viewer.id == creator_id
+        else sa.or_(Comment.held.is_(False), Comment.author_id == viewer.id)
+    )
+    return sa.and_(
+        User.status == ACTIVE, held_ok, Comment.author_id.not_in(blocked_select(viewer.id))
+    )
 
 
 def list_comments(
@@ -374,11 +480,15 @@ def list_comments(
 ) -> list[CommentView]:
     """A video's top-level comments, newest first (keyset on the id), without those of people
     blocked either way with the viewer."""
-    video, _creator = access_video(db, video_id, viewer)
+    video, creator = access_video(db, video_id, viewer)
     query = (
         sa.select(Comment, User)
         .join(User, User.id == Comment.author_id)
-        .where(Comment.video_id == video.id, Comment.parent_id.is_(None), _visible_to(viewer))
+        .where(
+            Comment.video_id == video.id,
+            Comment.parent_id.is_(None),
+            _visible_to(viewer, creator.id),
+        )
     )
     if before is not None:
         query = query.where(Comment.id < before)
@@ -391,11 +501,11 @@ def list_replies(
 ) -> list[CommentView]:
     """A comment's replies, oldest first (keyset on the id), without those of people blocked
     either way with the viewer. A reply has no replies: its list is empty."""
-    parent, _video, _creator = access_comment(db, comment_id, viewer)
+    parent, _video, creator = access_comment(db, comment_id, viewer)
     query = (
         sa.select(Comment, User)
         .join(User, User.id == Comment.author_id)
-        .where(Comment.parent_id == parent.id, _visible_to(viewer))
+        .where(Comment.parent_id == parent.id, _visible_to(viewer, creator.id))
     )
     if after is not None:
         query = query.where(Comment.id > after)

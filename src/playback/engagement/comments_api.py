@@ -49,6 +49,10 @@ class CommentOut(BaseModel):
     like_count: int
     reply_count: int
     liked_by_me: bool
+    held: bool = Field(
+        default=False,
+        description="held by the creator's filter: only its author and the creator see it",
+    )
     created_at: dt.datetime
 
     @classmethod
@@ -64,6 +68,7 @@ class CommentOut(BaseModel):
             like_count=c.like_count,
             reply_count=c.reply_count,
             liked_by_me=view.liked_by_me,
+            held=c.held,
             created_at=c.created_at,
         )
 
@@ -172,3 +177,41 @@ def unlike_comment(comment_id: str, user: CurrentUser, db: DB) -> CommentLikeOut
     """Take a like back (idempotent)."""
     state = service.do_unlike_comment(db, user, require_id(comment_id, "comment"))
     return CommentLikeOut(liked=state.liked, like_count=state.like_count)
+
+
+class FilterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    words: Annotated[list[Annotated[StrictStr, Field(max_length=200)]], Field(max_length=500)]
+
+
+class FilterOut(BaseModel):
+    """Words or phrases that hold a comment on your videos until you approve it."""
+
+    words: list[str]
+
+
+@router.get("/me/comment-filter", response_model=FilterOut, responses=error_responses(401))
+def get_comment_filter(user: CurrentUser) -> FilterOut:
+    return FilterOut(words=service.filter_words(user))
+
+
+@router.put(
+    "/me/comment-filter",
+    response_model=FilterOut,
+    responses=error_responses(400, 401, 403, 413, 422),
+)
+def put_comment_filter(body: FilterIn, user: CurrentUser, db: DB) -> FilterOut:
+    """Choose up to 100 words or phrases: new comments on your videos holding one (whole
+    words, any case) wait for your review, seen only by you and their author."""
+    return FilterOut(words=service.do_set_comment_filter(db, user, body.words))
+
+
+@router.post(
+    "/comments/{comment_id}/approve",
+    response_model=CommentOut,
+    responses=error_responses(400, 401, 403, 404, 409),
+)
+def approve_comment(comment_id: str, user: CurrentUser, db: DB, storage: AppStorage) -> CommentOut:
+    """Let a comment your filter held through (the video's creator only)."""
+    view = service.do_approve_comment(db, user, require_id(comment_id, "comment"))
+    return CommentOut.of(view, storage)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Base, Entity
@@ -74,6 +74,9 @@ class Comment(Entity):
     text: Mapped[str] = mapped_column(Text)
     like_count: Mapped[int] = mapped_column(BigInteger, default=0)
     reply_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Held by the creator's comment filter: seen only by its author and the creator (who may
+    # approve it) and counted nowhere until approved.
+    held: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CommentLike(Base):
@@ -182,6 +185,8 @@ class Notification(Entity):
     count: Mapped[int] = mapped_column(Integer, default=1)
     value: Mapped[int | None] = mapped_column(BigInteger)  # e.g. the milestone reached
     read_at: Mapped[dt.datetime | None] = mapped_column()
+    # Held back until then: a teenager's quiet hours (see ``accounts.age_policy``).
+    deliver_after: Mapped[dt.datetime | None] = mapped_column()
 
 
 class FeedImpression(Base):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from playback.accounts import age_policy
 from playback.accounts.models import ACTIVE, User
 from playback.engagement.models import Notification
 from playback.kit.ids import new_id
@@ -36,7 +37,8 @@ def do_notify(
     comment_id: uuid.UUID | None = None,
     value: int | None = None,
 ) -> None:
-    """Tell ``user_id`` about something; nobody is told about their own actions."""
+    """Tell ``user_id`` about something; nobody is told about their own actions. In a
+    teenager's quiet hours it waits until they end."""
     if actor_id is not None and actor_id == user_id:
         return
     db.add(
@@ -48,8 +50,19 @@ def do_notify(
             video_id=video_id,
             comment_id=comment_id,
             value=value,
+            deliver_after=quiet_until(db, user_id, utcnow()),
         )
     )
+
+
+def quiet_until(db: Session, user_id: uuid.UUID, now: dt.datetime) -> dt.datetime | None:
+    """When the recipient's quiet hours end, if they are in them now (see ``age_policy``)."""
+    row = db.execute(
+        sa.select(User.birthdate, User.country, User.time_zone).where(User.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    return age_policy.quiet_until(row, row.time_zone, now)
 
 
 def do_notify_likes(
@@ -86,12 +99,21 @@ def do_notify_likes(
         .order_by(Notification.updated_at.desc())
         .limit(1)
     )
+    held = quiet_until(db, creator_id, now)
     if unread is not None:
-        # Guarded on read_at: if the creator reads it meanwhile, a new one starts instead.
+        # Guarded on read_at: if the creator reads it meanwhile, a new one starts instead. In
+        # quiet hours the news waits for the morning, like a new notification.
+        values: dict[str, object] = {
+            "count": Notification.count + added,
+            "actor_id": newest,
+            "updated_at": now,
+        }
+        if held is not None:
+            values["deliver_after"] = held
         result = db.execute(
             sa.update(Notification)
             .where(Notification.id == unread, Notification.read_at.is_(None))
-            .values(count=Notification.count + added, actor_id=newest, updated_at=now)
+            .values(values)
         )
         if result.rowcount:  # type: ignore[attr-defined]
             return
@@ -105,6 +127,7 @@ def do_notify_likes(
             count=added,
             created_at=now,
             updated_at=now,
+            deliver_after=held,
         )
     )
 
@@ -138,7 +161,10 @@ def describe(notification: Notification, actor: User | None) -> str:
         return f"{name} and {others:,} other{'s' if others > 1 else ''} liked your video"
     if kind == "milestone":
         return f"Your videos reached {notification.value or 0:,} likes 🎉"
+    minutes = notification.value or 0
     moderation = {
+        "screen_time_summary": f"Last week you watched for {minutes // 60} h {minutes % 60} min.",
+        "comment_held": "A comment on your video matched your filter: approve or delete it.",
         "video_removed": "Your video was taken down for breaking the rules. You can appeal once.",
         "video_restricted": "Your video will not be recommended: it breaks the feed's rules.",
         "video_restored": "Your appeal was granted: your video is back.",
@@ -153,6 +179,9 @@ def describe(notification: Notification, actor: User | None) -> str:
         "follow": "started following you",
         "follow_request": "asked to follow you",
         "follow_accepted": "accepted your follow request",
+        "family_linked": "linked your account through family pairing",
+        "family_changed": "changed your family pairing settings",
+        "family_unlinked": "ended family pairing",
     }
     if kind in sentences:
         return f"{name} {sentences[kind]}"
@@ -161,10 +190,11 @@ def describe(notification: Notification, actor: User | None) -> str:
 
 def _visible_to(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
     """The recipient's notifications, without those from people blocked either way or from
-    accounts no longer active."""
+    accounts no longer active, and without those held for the end of quiet hours."""
     actor = aliased(User)
     return sa.and_(
         Notification.user_id == user_id,
+        sa.or_(Notification.deliver_after.is_(None), Notification.deliver_after <= utcnow()),
         sa.or_(
             Notification.actor_id.is_(None),
             sa.and_(

@@ -112,6 +112,7 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
                 .outerjoin(parent, parent.id == Comment.parent_id)
                 .where(
                     Comment.video_id == Video.id,
+                    Comment.held.is_(False),
                     active(author, Comment.author_id),
                     sa.or_(Comment.parent_id.is_(None), active(parent_author, parent.author_id)),
                 )
@@ -141,7 +142,10 @@ def _truths() -> list[tuple[str, type, str, Callable[[], sa.ColumnElement[int]]]
             Comment,
             "reply_count",
             lambda: count(
-                replies, replies.parent_id == Comment.id, active(replier, replies.author_id)
+                replies,
+                replies.parent_id == Comment.id,
+                replies.held.is_(False),
+                active(replier, replies.author_id),
             ),
         ),
         (

@@ -93,6 +93,7 @@ def do_shift_contributions(db: Session, user_id: uuid.UUID, sign: int) -> None:
         .outerjoin(parent_author, parent_author.id == parent.author_id)
         .where(
             Comment.author_id == user_id,
+            Comment.held.is_(False),
             sa.or_(Comment.parent_id.is_(None), parent_author.status == ACTIVE),
         )
         .group_by(Comment.video_id)
@@ -106,6 +107,7 @@ def do_shift_contributions(db: Session, user_id: uuid.UUID, sign: int) -> None:
         .where(
             parent.author_id == user_id,
             Comment.author_id != user_id,
+            Comment.held.is_(False),
             author.status == ACTIVE,
         )
         .group_by(Comment.video_id)
@@ -124,7 +126,11 @@ def do_shift_contributions(db: Session, user_id: uuid.UUID, sign: int) -> None:
     mine = (
         sa.select(sa.func.count())
         .select_from(replies)
-        .where(replies.parent_id == Comment.id, replies.author_id == user_id)
+        .where(
+            replies.parent_id == Comment.id,
+            replies.author_id == user_id,
+            replies.held.is_(False),
+        )
         .scalar_subquery()
     )
     db.execute(
@@ -132,7 +138,9 @@ def do_shift_contributions(db: Session, user_id: uuid.UUID, sign: int) -> None:
         .where(
             Comment.id.in_(
                 sa.select(replies.parent_id).where(
-                    replies.author_id == user_id, replies.parent_id.is_not(None)
+                    replies.author_id == user_id,
+                    replies.parent_id.is_not(None),
+                    replies.held.is_(False),
                 )
             )
         )

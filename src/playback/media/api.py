@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from playback.accounts import service as accounts
 from playback.accounts.auth import CurrentUser, OptionalUser, rate_limited
@@ -140,6 +142,32 @@ def get_video(
 
     video, creator = service.access_video(db, vid, viewer)
     return video_cards(db, storage, settings, [(video, creator)], viewer)[0]
+
+
+@router.get(
+    "/videos/{video_id}/download",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+        **error_responses(400, 401, 403, 404),
+    },
+)
+def download_video(
+    video_id: str, viewer: OptionalUser, db: DB, storage: AppStorage
+) -> StreamingResponse:
+    """Keep a copy of a video (MP4). Not every video may be downloaded: never a
+    13–15-year-old's (403 ``download_not_allowed``)."""
+    video, key = service.access_download(db, require_id(video_id, "video"), viewer)
+
+    def chunks() -> Iterator[bytes]:
+        with storage.open(key) as source:
+            while chunk := source.read(1024 * 1024):
+                yield chunk
+
+    disposition = f'attachment; filename="playback-{video.id}.mp4"'
+    return StreamingResponse(
+        chunks(), media_type="video/mp4", headers={"Content-Disposition": disposition}
+    )
 
 
 @router.delete(

@@ -83,6 +83,7 @@ class VideoOut(BaseModel):
     allow_comments: bool
     allow_duet: bool
     allow_stitch: bool
+    allow_download: bool = False  # for this viewer: GET /videos/{id}/download
     created_at: dt.datetime
     share_url: str | None = None
     stats: VideoStats | None = None

@@ -109,6 +109,23 @@ def access_video(db: Session, video_id: uuid.UUID, viewer: User | None) -> tuple
     return found
 
 
+def access_download(db: Session, video_id: uuid.UUID, viewer: User | None) -> tuple[Video, str]:
+    """The video and the key of the file to download, if ``viewer`` may see it (else 404) and
+    the age policy lets them keep a copy (else 403 ``download_not_allowed``: never a
+    13–15-year-old's video)."""
+    video, creator = access_video(db, video_id, viewer)
+    key = video.muted_video_key if video.sound_muted else video.video_key
+    if video.status != "ready" or key is None:
+        raise NotFound("video")
+    is_owner = viewer is not None and viewer.id == creator.id
+    if not (
+        age_policy.may_download(creator, is_owner=is_owner, is_friend=False)
+        or age_policy_allows(db, age_policy.may_download, creator, viewer)
+    ):
+        raise Forbidden("This video cannot be downloaded.", code="download_not_allowed")
+    return video, key
+
+
 def list_tags(
     db: Session, video_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[list[str], list[str]]]:

@@ -46,11 +46,9 @@ def age_policy_allows(
     if someone is None:
         return False
     is_owner = someone.id == owner.id
-    if rule(owner.birthdate, is_owner=is_owner, is_friend=False):
+    if rule(owner, is_owner=is_owner, is_friend=False):
         return True
-    return bool(
-        rule(owner.birthdate, is_owner=is_owner, is_friend=are_friends(db, someone.id, owner.id))
-    )
+    return bool(rule(owner, is_owner=is_owner, is_friend=are_friends(db, someone.id, owner.id)))
 
 
 def friends_among(db: Session, user_id: uuid.UUID, others: set[uuid.UUID]) -> set[uuid.UUID]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 
 from playback.accounts import age_policy, service
 from playback.accounts.auth import (
@@ -374,8 +375,12 @@ def video_page(
     )
 
 
-def _settings_context(request: Request, user: User, **extra: Any) -> dict[str, Any]:
+def _settings_context(request: Request, db: Session, user: User, **extra: Any) -> dict[str, Any]:
+    from playback.safety import screen_time
+
     return {
+        "screen_time": screen_time.get_screen_time(db, user),
+        "is_adult": age_policy.age_band(user.birthdate) is age_policy.AgeBand.ADULT,
         "erase_after_days": request.app.state.settings.erase_after_days,
         "form": {"display_name": user.display_name, "bio": user.bio, "handle": user.handle},
         "age_band": age_policy.age_band(user.birthdate).value,
@@ -385,12 +390,20 @@ def _settings_context(request: Request, user: User, **extra: Any) -> dict[str, A
     }
 
 
+def _settings_refused(request: Request, db: Session, user: User, exc: DomainError) -> Response:
+    """The settings page again, with what was refused and nothing of it saved."""
+    db.rollback()
+    db.refresh(user)
+    context = _settings_context(request, db, user, error=exc)
+    return render(request, "settings.html", context, status_code=exc.status_code)
+
+
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, auth: PageAuth) -> Response:
+def settings_page(request: Request, db: DB, auth: PageAuth) -> Response:
     if auth is None:
         return _redirect("/login?next=/settings")
     saved = request.query_params.get("saved")
-    return render(request, "settings.html", _settings_context(request, auth.user, saved=saved))
+    return render(request, "settings.html", _settings_context(request, db, auth.user, saved=saved))
 
 
 @router.post("/settings", response_class=HTMLResponse)
@@ -417,7 +430,7 @@ def settings_submit(
     except DomainError as exc:
         db.rollback()
         db.refresh(user)
-        ctx = _settings_context(request, user, error=exc)
+        ctx = _settings_context(request, db, user, error=exc)
         ctx["form"] = {"display_name": display_name, "bio": bio, "handle": handle}
         return render(request, "settings.html", ctx, status_code=exc.status_code)
     return _redirect("/settings?saved=1")
@@ -444,14 +457,7 @@ def avatar_submit(
             )
         service.do_set_avatar(db, storage, auth.user, data)
     except DomainError as exc:
-        db.rollback()
-        db.refresh(auth.user)
-        return render(
-            request,
-            "settings.html",
-            _settings_context(request, auth.user, error=exc),
-            status_code=exc.status_code,
-        )
+        return _settings_refused(request, db, auth.user, exc)
     return _redirect("/settings?saved=1")
 
 
@@ -473,17 +479,35 @@ def delete_account_submit(
         check_csrf(request, csrf_token_field)
         erase_after = do_deactivate(db, settings, auth.user, password)
     except DomainError as exc:
-        db.rollback()
-        db.refresh(auth.user)
-        return render(
-            request,
-            "settings.html",
-            _settings_context(request, auth.user, error=exc),
-            status_code=exc.status_code,
-        )
+        return _settings_refused(request, db, auth.user, exc)
     response = _redirect(f"/login?left={erase_after.date().isoformat()}")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/settings/screen-time", response_class=HTMLResponse)
+def screen_time_submit(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    daily_minutes: Annotated[str, Form(max_length=10)] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Set one's daily limit (see ``PUT /api/v1/me/screen-time``)."""
+    from playback.safety.screen_time import do_set_limit
+
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    try:
+        check_csrf(request, csrf_token_field)
+        minutes = int(daily_minutes) if daily_minutes.strip() else None
+        do_set_limit(db, auth.user, minutes)
+    except ValueError:
+        error = Invalid("The daily limit is a number of minutes.", code="invalid_screen_time")
+        return _settings_refused(request, db, auth.user, error)
+    except DomainError as exc:
+        return _settings_refused(request, db, auth.user, exc)
+    return _redirect("/settings?saved=1")
 
 
 @router.post("/settings/logout-everywhere")

@@ -925,6 +925,42 @@ function appendEnd() {
   feedEl.append(end);
 }
 
+// --- the break screen (daily screen-time limit) ------------------------------------------------
+
+const breakEl = root.querySelector("[data-testid=break-screen]");
+const unlockForm = breakEl.querySelector("[data-role=unlock]");
+
+function showBreak(info) {
+  if (state.active) deactivate(state.active);
+  breakEl.querySelector("[data-role=used]").textContent =
+    `You've watched for ${plural(info.used_minutes, "minute")} today; your daily limit is ${plural(info.limit_minutes, "minute")}.`;
+  breakEl.querySelector("[data-role=ask]").textContent = info.has_passcode
+    ? "Enter your passcode to keep watching today"
+    : "Choose a passcode (4 to 6 digits) to keep watching today";
+  breakEl.hidden = false;
+  unlockForm.elements.passcode.focus();
+}
+
+unlockForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = unlockForm.querySelector("[data-role=error]");
+  error.hidden = true;
+  try {
+    await api("/api/v1/me/screen-time/unlock", {
+      method: "POST",
+      body: { passcode: unlockForm.elements.passcode.value },
+    });
+  } catch (failure) {
+    error.textContent = failure.message || "That is not your passcode.";
+    error.hidden = false;
+    return;
+  }
+  unlockForm.reset();
+  breakEl.hidden = true;
+  state.done = false;
+  loadMore();
+});
+
 async function loadMore() {
   if (state.loading || state.done) return;
   if (state.tab === "following" && !viewer) {
@@ -942,6 +978,12 @@ async function loadMore() {
   try {
     const page = await api(`${ENDPOINTS[state.tab]}${query}`);
     if (generation !== state.generation) return;
+    if (page.break_screen) {
+      state.done = true;
+      if (first) showState(null);
+      showBreak(page.break_screen);
+      return;
+    }
     const added = [];
     for (const item of page.items) {
       if (state.ids.has(item.id) || !item.video_url) continue;
