@@ -116,10 +116,21 @@ class Flushed:
 def flush(db: Session, batch: int = 5000) -> Flushed:
     """Fold up to ``batch`` pending deltas into the cached counts (in the caller's transaction).
     On PostgreSQL concurrent flushers skip each other's rows."""
-    query = sa.select(CounterDelta).order_by(CounterDelta.id).limit(batch)
+    # Plain rows, not ORM objects: nothing for each UPDATE below to synchronise with.
+    query = (
+        sa.select(
+            CounterDelta.id,
+            CounterDelta.kind,
+            CounterDelta.target_id,
+            CounterDelta.delta,
+            CounterDelta.actor_id,
+        )
+        .order_by(CounterDelta.id)
+        .limit(batch)
+    )
     if db.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    deltas = list(db.scalars(query))
+    deltas = db.execute(query).all()
     if not deltas:
         return Flushed(0, {}, {})
     totals: dict[tuple[str, uuid.UUID], int] = defaultdict(int)
@@ -135,9 +146,17 @@ def flush(db: Session, batch: int = 5000) -> Flushed:
         table, column = KINDS[kind]
         col = getattr(table, column)
         row = db.execute(
-            sa.update(table).where(table.id == target).values({column: col + total}).returning(col)
+            sa.update(table)
+            .where(table.id == target)
+            .values({column: col + total})
+            .returning(col)
+            .execution_options(synchronize_session=False)
         ).first()
         if row is not None:  # the target may be gone (a deleted video): its deltas just go
             changes[(kind, target)] = (int(row[0]) - total, int(row[0]))
-    db.execute(sa.delete(CounterDelta).where(CounterDelta.id.in_([d.id for d in deltas])))
+    db.execute(
+        sa.delete(CounterDelta)
+        .where(CounterDelta.id.in_([d.id for d in deltas]))
+        .execution_options(synchronize_session=False)
+    )
     return Flushed(len(deltas), changes, dict(actors))

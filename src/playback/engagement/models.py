@@ -36,7 +36,10 @@ class Like(Base):
 
 class Save(Base):
     __tablename__ = "saves"
-    __table_args__ = (Index("ix_saves_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_saves_user_id_created_at", "user_id", "created_at"),
+        Index("ix_saves_video_id", "video_id"),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -63,6 +66,8 @@ class Comment(Entity):
     __table_args__ = (
         Index("ix_comments_video_id_parent_id_id", "video_id", "parent_id", "id"),
         Index("ix_comments_author_id", "author_id"),
+        # Deleting a comment finds its replies (the cascade) without reading every comment.
+        Index("ix_comments_parent_id", "parent_id"),
     )
 
     video_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
@@ -81,6 +86,7 @@ class Comment(Entity):
 
 class CommentLike(Base):
     __tablename__ = "comment_likes"
+    __table_args__ = (Index("ix_comment_likes_user_id", "user_id"),)
 
     comment_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
@@ -152,7 +158,11 @@ class CounterDelta(Base):
     """An append-only change to a cached count, folded into the cache by a batch job."""
 
     __tablename__ = "counter_deltas"
-    __table_args__ = (Index("ix_counter_deltas_kind_target_id", "kind", "target_id"),)
+    __table_args__ = (
+        Index("ix_counter_deltas_kind_target_id", "kind", "target_id"),
+        # A deleted video's or account's pending deltas, whatever their kind.
+        Index("ix_counter_deltas_target_id", "target_id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -172,6 +182,10 @@ class Notification(Entity):
     __table_args__ = (
         Index("ix_notifications_user_id_updated_at", "user_id", "updated_at"),
         Index("ix_notifications_user_id_read_at", "user_id", "read_at"),
+        # The cascades when an actor, a video or a comment goes.
+        Index("ix_notifications_actor_id", "actor_id"),
+        Index("ix_notifications_video_id", "video_id"),
+        Index("ix_notifications_comment_id", "comment_id"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -193,7 +207,10 @@ class FeedImpression(Base):
     """A video served to a viewer in a For You session, so the next page does not repeat it."""
 
     __tablename__ = "feed_impressions"
-    __table_args__ = (Index("ix_feed_impressions_viewer_key_served_at", "viewer_key", "served_at"),)
+    __table_args__ = (
+        Index("ix_feed_impressions_viewer_key_served_at", "viewer_key", "served_at"),
+        Index("ix_feed_impressions_video_id", "video_id"),
+    )
 
     session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     video_id: Mapped[uuid.UUID] = mapped_column(
@@ -208,7 +225,10 @@ class NotInterested(Base):
     videos like it (same creator, sound or hashtags) are pushed down."""
 
     __tablename__ = "not_interested"
-    __table_args__ = (Index("ix_not_interested_viewer_key_created_at", "viewer_key", "created_at"),)
+    __table_args__ = (
+        Index("ix_not_interested_viewer_key_created_at", "viewer_key", "created_at"),
+        Index("ix_not_interested_video_id", "video_id"),
+    )
 
     viewer_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     video_id: Mapped[uuid.UUID] = mapped_column(

@@ -34,6 +34,7 @@ class Report(Entity):
     __table_args__ = (
         Index("ix_reports_status_created_at", "status", "created_at"),
         Index("ix_reports_target_kind_target_id_status", "target_kind", "target_id", "status"),
+        Index("ix_reports_reporter_id", "reporter_id"),
     )
 
     reporter_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -51,7 +52,10 @@ class ModerationAction(Entity):
     """The audit log: every decision a moderator takes, never edited."""
 
     __tablename__ = "moderation_actions"
-    __table_args__ = (Index("ix_moderation_actions_target_id", "target_id"),)
+    __table_args__ = (
+        Index("ix_moderation_actions_target_id", "target_id"),
+        Index("ix_moderation_actions_moderator_id", "moderator_id"),
+    )
 
     moderator_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
@@ -67,7 +71,10 @@ class Appeal(Entity):
     """A creator's one appeal against the removal of a video."""
 
     __tablename__ = "appeals"
-    __table_args__ = (Index("ix_appeals_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_appeals_status_created_at", "status", "created_at"),
+        Index("ix_appeals_creator_id", "creator_id"),
+    )
 
     video_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("videos.id", ondelete="CASCADE"), unique=True
