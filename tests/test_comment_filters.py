@@ -109,6 +109,10 @@ def test_filter_words_are_checked(client: TestClient) -> None:
     assert_error_shape(many.json(), "filter_too_long")
     long = client.put("/api/v1/me/comment-filter", json={"words": ["x" * 41]}, headers=headers)
     assert_error_shape(long.json(), "invalid_filter_word")
+    for odd in ("\x00", "two\nlines", "tab\there"):
+        refused = client.put("/api/v1/me/comment-filter", json={"words": [odd]}, headers=headers)
+        assert refused.status_code == 422
+        assert_error_shape(refused.json(), "invalid_filter_word")
     assert client.get("/api/v1/me/comment-filter", headers=headers).json() == {"words": []}
 
 

@@ -411,3 +411,18 @@ def test_the_sqlite_index_is_complete_at_head_and_can_be_rebuilt(
     with database.unit_of_work() as session:
         assert search.do_rebuild_index(session) == 1
     assert ids(find(client, "harbour")) == [vid]
+
+
+def test_control_characters_in_a_query_read_as_spaces(client: TestClient) -> None:
+    """A query with NUL or other control characters is searched as words, never an error."""
+    for q in ("0\x00", "dance\x00moves"):
+        response = client.get("/api/v1/search", params={"q": q})
+        assert response.status_code == 200, response.text
+    bell = client.get("/api/v1/search", params={"q": "\x07"})
+    assert bell.status_code == 422
+    assert bell.json()["error"]["code"] == "empty_query"
+    sounds = client.get("/api/v1/sounds", params={"q": "a\x00b"})
+    assert sounds.status_code == 200, sounds.text
+    nothing = client.get("/api/v1/sounds", params={"q": "\x00"})
+    assert nothing.status_code == 422
+    assert nothing.json()["error"]["code"] == "empty_query"

@@ -246,9 +246,10 @@ def check_filter_words(words: list[str]) -> list[str]:
     if len(cleaned) > FILTER_WORDS_MAX:
         raise Invalid(f"A filter has at most {FILTER_WORDS_MAX} words.", code="filter_too_long")
     for word in cleaned:
-        if len(word) > FILTER_WORD_MAX or "\n" in word:
+        if len(word) > FILTER_WORD_MAX or any(unicodedata.category(ch) == "Cc" for ch in word):
             raise Invalid(
-                f"A filter word has at most {FILTER_WORD_MAX} characters, on one line.",
+                f"A filter word has at most {FILTER_WORD_MAX} characters, on one line, "
+                "without control characters.",
                 code="invalid_filter_word",
             )
     return cleaned

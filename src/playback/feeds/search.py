@@ -67,7 +67,9 @@ def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
 
 
 def check_query(text: str) -> str:
-    """The query as searched: NFC (as captions are stored), trimmed, 1 to 100 characters."""
+    """The query as searched: NFC (as captions are stored), control characters read as spaces
+    (no caption holds one, and PostgreSQL refuses NUL), trimmed, 1 to 100 characters."""
+    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
     text = unicodedata.normalize("NFC", text).strip()
     if not text:
         raise Invalid("Type something to search for.", code="empty_query")

@@ -10,6 +10,7 @@ track); when one does again, the track comes back. Nothing is deleted either way
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -327,7 +328,9 @@ def labels_of(db: Session, sounds: list[Sound]) -> dict[uuid.UUID, Label]:
 
 def search_sounds(db: Session, viewer: User | None, q: str, *, limit: int) -> list[Sound]:
     """Tracks by title or artist, original sounds by their creator's handle; most used first."""
-    words = q.strip().lower()[:SEARCH_MAX]
+    # Control characters read as spaces: no title holds one, and PostgreSQL refuses NUL.
+    words = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in q)
+    words = words.strip().lower()[:SEARCH_MAX]
     if not words:
         raise Invalid("Type something to search for.", code="empty_query")
     literal = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
