@@ -67,9 +67,19 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount or 0)
 
 
-def _delete_where(
-    name: str, model: Any, where: Callable[[uuid.UUID], sa.ColumnElement[bool]]
-) -> Step:
+Where = Callable[[uuid.UUID], sa.ColumnElement[bool]]
+
+
+def _counter(model: Any, where: Where) -> Callable[[Session, uuid.UUID], int]:
+    def count(db: Session, user_id: uuid.UUID) -> int:
+        return int(
+            db.scalar(sa.select(sa.func.count()).select_from(model).where(where(user_id))) or 0
+        )
+
+    return count
+
+
+def _delete_where(name: str, model: Any, where: Where) -> Step:
     """Delete the rows matching ``where`` a batch at a time, chosen by primary key."""
     key = list(sa.inspect(model).primary_key)
 
@@ -84,12 +94,26 @@ def _delete_where(
             )
         )
 
-    def count(db: Session, user_id: uuid.UUID) -> int:
-        return int(
-            db.scalar(sa.select(sa.func.count()).select_from(model).where(where(user_id))) or 0
+    return Step(name, _counter(model, where), run)
+
+
+def _anonymise(name: str, model: Any, where: Where, values: dict[str, Any]) -> Step:
+    """Keep the rows matching ``where`` without the person: set ``values`` (which must take
+    them out of ``where``) a batch at a time, chosen by primary key."""
+    (key,) = sa.inspect(model).primary_key
+
+    def run(db: Session, user_id: uuid.UUID, batch: int) -> int:
+        chosen = sa.select(key).where(where(user_id)).limit(batch).scalar_subquery()
+        return _rowcount(
+            db.execute(
+                sa.update(model)
+                .where(key.in_(chosen))
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
         )
 
-    return Step(name, count, run)
+    return Step(name, _counter(model, where), run)
 
 
 def _own_videos(user_id: uuid.UUID) -> sa.Select[Any]:
@@ -102,23 +126,6 @@ def _own_comments(user_id: uuid.UUID) -> sa.Select[Any]:
 
 def _viewer_key(user_id: uuid.UUID) -> str:
     return f"user:{user_id}"
-
-
-def _anonymise_watch_events(
-    where: Callable[[uuid.UUID], sa.ColumnElement[bool]], values: Callable[[], dict[Any, Any]]
-) -> Callable[[Session, uuid.UUID, int], int]:
-    def run(db: Session, user_id: uuid.UUID, batch: int) -> int:
-        chosen = sa.select(WatchEvent.id).where(where(user_id)).limit(batch).scalar_subquery()
-        return _rowcount(
-            db.execute(
-                sa.update(WatchEvent)
-                .where(WatchEvent.id.in_(chosen))
-                .values(values())
-                .execution_options(synchronize_session=False)
-            )
-        )
-
-    return run
 
 
 def _watched_by(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
@@ -175,12 +182,6 @@ def _release_sounds(db: Session, user_id: uuid.UUID, batch: int) -> int:
     return len(gone)
 
 
-def _count_sounds(db: Session, user_id: uuid.UUID) -> int:
-    return int(
-        db.scalar(sa.select(sa.func.count()).select_from(Sound).where(_originals(user_id))) or 0
-    )
-
-
 def _delete_videos(db: Session, user_id: uuid.UUID, batch: int) -> int:
     ids = list(db.scalars(_own_videos(user_id).limit(min(batch, VIDEO_BATCH))))
     if not ids:
@@ -228,58 +229,12 @@ def _actions_about(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
     )
 
 
-def _anonymise_deltas(db: Session, user_id: uuid.UUID, batch: int) -> int:
-    chosen = (
-        sa.select(CounterDelta.id).where(CounterDelta.actor_id == user_id).limit(batch)
-    ).scalar_subquery()
-    return _rowcount(
-        db.execute(
-            sa.update(CounterDelta)
-            .where(CounterDelta.id.in_(chosen))
-            .values(actor_id=None)
-            .execution_options(synchronize_session=False)
-        )
-    )
-
-
-def _anonymise_column(model: Any, column: Any, key: Any) -> Step:
-    """Set ``column`` (the person's id) to NULL where it is kept without them."""
-
-    def run(db: Session, user_id: uuid.UUID, batch: int) -> int:
-        chosen = sa.select(key).where(column == user_id).limit(batch).scalar_subquery()
-        return _rowcount(
-            db.execute(
-                sa.update(model)
-                .where(key.in_(chosen))
-                .values({column.key: None})
-                .execution_options(synchronize_session=False)
-            )
-        )
-
-    return Step(f"{model.__tablename__}.{column.key}", _count_by(model, column), run)
-
-
-def _count_by(model: Any, column: Any) -> Callable[[Session, uuid.UUID], int]:
-    def count(db: Session, user_id: uuid.UUID) -> int:
-        return int(
-            db.scalar(sa.select(sa.func.count()).select_from(model).where(column == user_id)) or 0
-        )
-
-    return count
-
-
 def steps() -> list[Step]:
     """Every step, in order: what others gave the person's things first (so no one video
     delete cascades over millions of rows), then what the person gave, then their things."""
     erased_key = sa.literal("erased:") + sa.cast(WatchEvent.id, sa.String())
     return [
-        Step(
-            "sessions",
-            _count_by(AuthSession, AuthSession.user_id),
-            lambda db, uid, _n: _rowcount(
-                db.execute(sa.delete(AuthSession).where(AuthSession.user_id == uid))
-            ),
-        ),
+        _delete_where("sessions", AuthSession, lambda uid: AuthSession.user_id == uid),
         _delete_where("follows given", Follow, lambda uid: Follow.follower_id == uid),
         _delete_where("followers", Follow, lambda uid: Follow.followee_id == uid),
         _delete_where("blocks given", Block, lambda uid: Block.blocker_id == uid),
@@ -306,33 +261,23 @@ def steps() -> list[Step]:
         _mentions_of(CommentMention),
         _delete_where("reports about", Report, _about),
         _delete_where("moderation about", ModerationAction, _actions_about),
-        _anonymise_column(Report, Report.reporter_id, Report.id),
-        _anonymise_column(ModerationAction, ModerationAction.moderator_id, ModerationAction.id),
-        _anonymise_column(Share, Share.user_id, Share.id),
-        Step(
+        _anonymise(
+            "reports by", Report, lambda uid: Report.reporter_id == uid, {"reporter_id": None}
+        ),
+        _anonymise(
+            "decisions by",
+            ModerationAction,
+            lambda uid: ModerationAction.moderator_id == uid,
+            {"moderator_id": None},
+        ),
+        _anonymise("shares", Share, lambda uid: Share.user_id == uid, {"user_id": None}),
+        _anonymise(
             "watch_events.viewer",
-            lambda db, uid: int(
-                db.scalar(
-                    sa.select(sa.func.count()).select_from(WatchEvent).where(_watched_by(uid))
-                )
-                or 0
-            ),
-            _anonymise_watch_events(
-                _watched_by, lambda: {"viewer_id": None, "viewer_key": erased_key}
-            ),
+            WatchEvent,
+            _watched_by,
+            {"viewer_id": None, "viewer_key": erased_key},
         ),
-        Step(
-            "watch_events.video",
-            lambda db, uid: int(
-                db.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(WatchEvent)
-                    .where(_watched_on_own_videos(uid))
-                )
-                or 0
-            ),
-            _anonymise_watch_events(_watched_on_own_videos, lambda: {"video_id": None}),
-        ),
+        _anonymise("watch_events.video", WatchEvent, _watched_on_own_videos, {"video_id": None}),
         # Others' likes, saves and comments on the person's videos, and replies to their
         # comments, before the rows they hang from.
         _delete_where("likes received", Like, lambda uid: Like.video_id.in_(_own_videos(uid))),
@@ -346,13 +291,14 @@ def steps() -> list[Step]:
         ),
         _delete_where("comments", Comment, lambda uid: Comment.author_id == uid),
         _delete_where("appeals", Appeal, lambda uid: Appeal.creator_id == uid),
-        Step("sounds", _count_sounds, _release_sounds),
-        Step("videos", _count_by(Video, Video.creator_id), _delete_videos),
+        Step("sounds", _counter(Sound, _originals), _release_sounds),
+        Step("videos", _counter(Video, lambda uid: Video.creator_id == uid), _delete_videos),
         _delete_where("pending counts", CounterDelta, lambda uid: CounterDelta.target_id == uid),
-        Step(
-            "counter_deltas.actor_id",
-            _count_by(CounterDelta, CounterDelta.actor_id),
-            _anonymise_deltas,
+        _anonymise(
+            "pending counts by",
+            CounterDelta,
+            lambda uid: CounterDelta.actor_id == uid,
+            {"actor_id": None},
         ),
     ]
 
