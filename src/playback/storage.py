@@ -61,6 +61,13 @@ class Storage(Protocol):
         ...
 
 
+def read_chunks(storage: Storage, key: str, size: int = 1024 * 1024) -> Iterator[bytes]:
+    """A stored file a chunk at a time (for streaming responses: never whole in memory)."""
+    with storage.open(key) as source:
+        while chunk := source.read(size):
+            yield chunk
+
+
 def check_key(key: str) -> str:
     parts = key.split("/")
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import APIRouter, UploadFile, status
 from fastapi.responses import StreamingResponse
 
@@ -14,6 +12,7 @@ from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
 from playback.lifecycle import export, importer, service
 from playback.lifecycle.schemas import DeactivatedOut, DeactivateIn, ExportOut, ImportReportOut
+from playback.storage import read_chunks
 
 router = APIRouter(prefix="/api/v1", tags=["lifecycle"])
 
@@ -68,18 +67,12 @@ def download_export(
 ) -> StreamingResponse:
     """The ZIP of a ready export, for its owner only (404 for anyone else)."""
     found = export.access_export(db, user, require_id(export_id, "export"))
-    key = found.storage_key or ""
     size = found.size_bytes
-
-    def chunks() -> Iterator[bytes]:
-        with storage.open(key) as source:
-            while chunk := source.read(1024 * 1024):
-                yield chunk
-
     headers = {"Content-Disposition": f'attachment; filename="{export.file_name(found)}"'}
     if size is not None:
         headers["Content-Length"] = str(size)
-    return StreamingResponse(chunks(), media_type="application/zip", headers=headers)
+    chunks = read_chunks(storage, found.storage_key or "")
+    return StreamingResponse(chunks, media_type="application/zip", headers=headers)
 
 
 @router.post(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Response, UploadFile, status
@@ -17,6 +16,7 @@ from playback.kit.ids import require_id
 from playback.kit.web import DB, AppSettings, AppStorage
 from playback.media import service
 from playback.media.schemas import UploadAccepted, VideoOut, VideoPage
+from playback.storage import read_chunks
 
 router = APIRouter(prefix="/api/v1", tags=["videos"])
 PAGE_SIZE = 24
@@ -158,15 +158,11 @@ def download_video(
     """Keep a copy of a video (MP4). Not every video may be downloaded: never a
     13–15-year-old's (403 ``download_not_allowed``)."""
     video, key = service.access_download(db, require_id(video_id, "video"), viewer)
-
-    def chunks() -> Iterator[bytes]:
-        with storage.open(key) as source:
-            while chunk := source.read(1024 * 1024):
-                yield chunk
-
     disposition = f'attachment; filename="playback-{video.id}.mp4"'
     return StreamingResponse(
-        chunks(), media_type="video/mp4", headers={"Content-Disposition": disposition}
+        read_chunks(storage, key),
+        media_type="video/mp4",
+        headers={"Content-Disposition": disposition},
     )
 
 
