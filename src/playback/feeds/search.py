@@ -208,18 +208,13 @@ def list_accounts(
         query = query.where(User.id.not_in(blocked_select(viewer.id)))
     # 13–15-year-olds are never suggested to strangers: only their approved followers (and
     # they themselves) find them here.
-    sixteen = age_policy.born_by(16)
-    followed = (
-        sa.select(Follow.followee_id).where(
+    shown = User.birthdate <= age_policy.born_by(16)
+    if viewer is not None:
+        followed = sa.select(Follow.followee_id).where(
             Follow.follower_id == viewer.id, Follow.status == "accepted"
         )
-        if viewer is not None
-        else None
-    )
-    conditions = [User.birthdate <= sixteen]
-    if viewer is not None and followed is not None:
-        conditions += [User.id == viewer.id, User.id.in_(followed)]
-    query = query.where(sa.or_(*conditions))
+        shown = sa.or_(shown, User.id == viewer.id, User.id.in_(followed))
+    query = query.where(shown)
     tier = sa.case((exact, 0), (by_handle, 1), else_=2)
     query = query.order_by(tier, User.follower_count.desc(), User.handle)
     return list(db.scalars(query.offset(offset).limit(limit)))

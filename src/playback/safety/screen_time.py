@@ -21,7 +21,7 @@ from playback.accounts.models import User
 from playback.accounts.passwords import hash_password, verify_password
 from playback.engagement.models import WatchEvent
 from playback.errors import Forbidden, Invalid
-from playback.kit.time import today, utcnow
+from playback.kit.time import utcnow
 
 PASSCODE = re.compile(r"\d{4,6}")
 MIN_LIMIT, MAX_LIMIT = 15, 24 * 60
@@ -75,40 +75,42 @@ def _watched_ms(db: Session, user: User, since: dt.datetime, until: dt.datetime)
     )
 
 
+def _paused(user: User, today: dt.date, used_ms: int) -> BreakScreen | None:
+    """The break screen for ``used_ms`` watched today, if the limit is reached and the
+    passcode was not entered today."""
+    limit = age_policy.daily_minutes(user)
+    if not limit or user.screen_unlocked_on == today or used_ms < limit * 60_000:
+        return None
+    return BreakScreen(used_ms // 60_000, limit, user.screen_passcode_hash is not None)
+
+
 def break_screen(
     db: Session, user: User | None, now: dt.datetime | None = None
 ) -> BreakScreen | None:
     """The break screen, if ``user`` has used up today's limit and not entered their
-    passcode today; None otherwise (and always for people without a limit)."""
-    if user is None:
-        return None
-    limit = age_policy.daily_minutes(user)
-    if not limit:
+    passcode today; None otherwise (and always, without a query, for people without a limit)."""
+    if user is None or not age_policy.daily_minutes(user):
         return None
     now = now or utcnow()
     today, tz = _local_today(user, now)
     if user.screen_unlocked_on == today:
         return None
-    used = _watched_ms(db, user, _midnight(today, tz), now)
-    if used < limit * 60_000:
-        return None
-    return BreakScreen(used // 60_000, limit, user.screen_passcode_hash is not None)
+    return _paused(user, today, _watched_ms(db, user, _midnight(today, tz), now))
 
 
 def get_screen_time(db: Session, user: User, now: dt.datetime | None = None) -> ScreenTime:
     now = now or utcnow()
     today, tz = _local_today(user, now)
-    days = []
+    watched = []  # milliseconds per day, the last 7 days, today last
     for back in range(6, -1, -1):
         day = today - dt.timedelta(days=back)
-        start = _midnight(day, tz)
         end = min(_midnight(day + dt.timedelta(days=1), tz), now)
-        days.append(Day(day, _watched_ms(db, user, start, end) // 60_000))
-    limit = age_policy.daily_minutes(user) or None
+        watched.append((day, _watched_ms(db, user, _midnight(day, tz), end)))
+    days = [Day(day, ms // 60_000) for day, ms in watched]
     return ScreenTime(
-        limit_minutes=limit,
+        limit_minutes=age_policy.daily_minutes(user) or None,
         used_today_minutes=days[-1].minutes,
-        on_break=break_screen(db, user, now) is not None,
+        on_break=_paused(user, today, watched[-1][1]) is not None,
         unlocked_today=user.screen_unlocked_on == today,
         has_passcode=user.screen_passcode_hash is not None,
         days=days,
@@ -187,19 +189,15 @@ def list_weekly_summaries(db: Session, now: dt.datetime | None = None) -> list[t
     now = now or utcnow()
     end = dt.datetime.combine(now.date(), dt.time(), tzinfo=dt.UTC)
     start = end - dt.timedelta(days=7)
-    adult_born_before = today() - dt.timedelta(days=365 * 18 + 5)
+    adult_born_before = age_policy.born_by(18)
     rows = db.execute(
         sa.select(User, sa.func.sum(WatchEvent.watched_ms))
         .join(WatchEvent, WatchEvent.viewer_id == User.id)
         .where(
             WatchEvent.created_at >= start,
             WatchEvent.created_at < end,
-            User.birthdate > adult_born_before,
+            User.birthdate > adult_born_before,  # under 18 today
         )
         .group_by(User.id)
     ).all()
-    return [
-        (user, int(ms) // 60_000)
-        for user, ms in rows
-        if age_policy.age_band(user.birthdate) is not age_policy.AgeBand.ADULT
-    ]
+    return [(user, int(ms) // 60_000) for user, ms in rows]
