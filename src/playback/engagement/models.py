@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Base, Entity
@@ -172,6 +172,19 @@ class CounterDelta(Base):
     delta: Mapped[int] = mapped_column(Integer)
     actor_id: Mapped[uuid.UUID | None] = mapped_column()  # who caused it (for notifications)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CountDay(Base):
+    """The folded deltas of one count on one day: the net likes, comments, shares, saves and
+    followers something gained that day (``counters.flush`` writes them as it folds). A video's
+    deltas are also kept under its creator, so a creator's day is one row per kind."""
+
+    __tablename__ = "count_days"
+
+    target_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    delta: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Notification(Entity):

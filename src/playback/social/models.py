@@ -28,6 +28,10 @@ class Follow(Base):
     )
     # "accepted", or "pending" while a private account has not approved the request.
     status: Mapped[str] = mapped_column(String(8), default="accepted")
+    # The video whose follow button made the follow (the studio's "followers gained from it").
+    via_video_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("videos.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
