@@ -1,0 +1,1 @@
+"""Analytics: rollups, the creator studio, trends, platform insights and the growth forecast."""
