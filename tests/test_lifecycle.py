@@ -18,7 +18,7 @@ from playback.engagement.reconcile import do_reconcile
 from playback.lifecycle import erasure
 from playback.models import metadata
 from playback.storage import create_storage
-from tests.conftest import PASSWORD, login, post_video, signup_and_login
+from tests.conftest import PASSWORD, count_rows, login, post_video, signup_and_login
 from tests.test_errors import assert_error_shape
 
 
@@ -267,6 +267,14 @@ def test_erasure_leaves_nothing_that_refers_to_the_person(
     assert any(people["user"].pop() in k for k in storage.list_keys(""))  # files exist
     with database.engine.connect() as conn:
         plays = conn.execute(sa.text("SELECT count(*), sum(sound_ms) FROM watch_events")).one()
+    # The rollups hold the person's viewing (a number in others' audiences) and their studio.
+    from playback.analytics.rollups import roll_all
+    from playback.engagement.reconcile import do_flush_all
+
+    do_flush_all(database)
+    assert roll_all(database, until=dt.datetime(2100, 1, 1, tzinfo=dt.UTC)) == 4
+    assert count_rows(database, "audience_members") > 0
+    assert count_rows(database, "count_days") > 0
 
     assert _deactivate(client, w["leaver"]).status_code == 202
     with database.engine.begin() as conn:  # the grace period is over

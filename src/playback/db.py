@@ -112,6 +112,37 @@ def insert_or_ignore(session: Session, table: Any, **values: Any) -> bool:
     return session.execute(stmt.returning(sa.literal(1))).first() is not None
 
 
+def upsert_add(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    adds: list[str],
+    *,
+    replace: list[str] | None = None,
+) -> None:
+    """INSERT each row, or add its ``adds`` columns to the row already under its ``keys`` (and
+    overwrite its ``replace`` columns): one executemany on both databases (ON CONFLICT DO
+    UPDATE), so sums never race."""
+    if not rows:
+        return
+    core = getattr(table, "__table__", table)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(core)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(core)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: core.c[c] + stmt.excluded[c] for c in adds}
+        | {c: stmt.excluded[c] for c in replace or ()},
+    )
+    session.execute(stmt, rows)
+
+
 def after_commit(session: Session, fn: Callable[[], Any]) -> None:
     """Run ``fn`` once the session's current transaction has committed; drop it on rollback."""
     session.info.setdefault(_AFTER_COMMIT, []).append(fn)

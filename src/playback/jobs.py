@@ -87,6 +87,7 @@ def start_consumer(workers: int, *, in_process: bool) -> Consumer:
 # Register every domain's tasks with the queue.
 def load_tasks() -> None:
     from playback.accounts import tasks as _accounts_tasks  # noqa: F401
+    from playback.analytics import tasks as _analytics_tasks  # noqa: F401
     from playback.engagement import tasks as _engagement_tasks  # noqa: F401
     from playback.lifecycle import tasks as _lifecycle_tasks  # noqa: F401
     from playback.media import tasks as _media_tasks  # noqa: F401

@@ -9,9 +9,10 @@ counts are exact at every moment; ``flush`` folds deltas into the caches in batc
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from playback.accounts.models import User
-from playback.engagement.models import CounterDelta
+from playback.db import upsert_add
+from playback.engagement.models import CountDay, CounterDelta
 from playback.media.models import Video
 
 # kind → (table, cached column)
@@ -127,6 +129,7 @@ def flush(db: Session, batch: int = 5000) -> Flushed:
             CounterDelta.target_id,
             CounterDelta.delta,
             CounterDelta.actor_id,
+            CounterDelta.created_at,
         )
         .order_by(CounterDelta.id)
         .limit(batch)
@@ -171,9 +174,33 @@ def flush(db: Session, batch: int = 5000) -> Flushed:
             .values({column: core.c[column] + sa.bindparam("total")}),
             params,  # one statement, executed for every target (a deleted one matches nothing)
         )
+    _keep_days(db, deltas)
     db.execute(
         sa.delete(CounterDelta)
         .where(CounterDelta.id.in_([d.id for d in deltas]))
         .execution_options(synchronize_session=False)
     )
     return Flushed(len(deltas), changes, dict(actors))
+
+
+def _keep_days(db: Session, deltas: Sequence[Any]) -> None:
+    """Add the folded deltas to ``count_days`` by the UTC day they happened: each count's net
+    change per day, kept under the target and, for a video's counts, under its creator too."""
+    video_ids = {d.target_id for d in deltas if d.kind in VIDEO_KINDS}
+    creators: dict[uuid.UUID, uuid.UUID] = {}
+    if video_ids:
+        rows = db.execute(sa.select(Video.id, Video.creator_id).where(Video.id.in_(video_ids)))
+        creators = {video: creator for video, creator in rows}
+    days: dict[tuple[uuid.UUID, dt.date, str], int] = defaultdict(int)
+    for d in deltas:
+        day = d.created_at.date()
+        days[(d.target_id, day, d.kind)] += d.delta
+        creator = creators.get(d.target_id)
+        if creator is not None:
+            days[(creator, day, d.kind)] += d.delta
+    rows = [
+        {"target_id": t, "day": day, "kind": kind, "delta": delta}
+        for (t, day, kind), delta in sorted(days.items(), key=lambda kv: str(kv[0]))
+        if delta
+    ]
+    upsert_add(db, CountDay, rows, ["target_id", "day", "kind"], ["delta"])

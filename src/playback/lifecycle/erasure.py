@@ -21,11 +21,13 @@ import structlog
 from sqlalchemy.orm import Session
 
 from playback.accounts.models import DEACTIVATED, ERASING, AuthSession, User
+from playback.analytics.models import AudienceMember
 from playback.db import Database, after_commit
 from playback.engagement.models import (
     Comment,
     CommentLike,
     CommentMention,
+    CountDay,
     CounterDelta,
     FeedImpression,
     Like,
@@ -134,6 +136,28 @@ def _watched_by(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
 
 def _watched_on_own_videos(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
     return WatchEvent.video_id.in_(_own_videos(user_id))
+
+
+def _numbered(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    return AudienceMember.viewer_key == _viewer_key(user_id)
+
+
+def _unname_numbers(db: Session, user_id: uuid.UUID, batch: int) -> int:
+    """Keep the person's number in each audience (the days' viewer sets hold it) under a name
+    that is no one's: "erased-member:<number>", unique within the scope."""
+    scopes = (
+        sa.select(AudienceMember.scope_id).where(_numbered(user_id)).limit(batch).scalar_subquery()
+    )
+    return _rowcount(
+        db.execute(
+            sa.update(AudienceMember)
+            .where(_numbered(user_id), AudienceMember.scope_id.in_(scopes))
+            .values(
+                viewer_key=sa.literal("erased-member:") + sa.cast(AudienceMember.idx, sa.String)
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def _originals(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
@@ -278,6 +302,15 @@ def steps() -> list[Step]:
             {"viewer_id": None, "viewer_key": erased_key},
         ),
         _anonymise("watch_events.video", WatchEvent, _watched_on_own_videos, {"video_id": None}),
+        # The rollups keep what the person watched as a number in each creator's audience
+        # (the sums stay, like the events); their own audience and counts by day go.
+        Step("audience numbers", _counter(AudienceMember, _numbered), _unname_numbers),
+        _delete_where("own audience", AudienceMember, lambda uid: AudienceMember.scope_id == uid),
+        _delete_where(
+            "counts by day",
+            CountDay,
+            lambda uid: sa.or_(CountDay.target_id == uid, CountDay.target_id.in_(_own_videos(uid))),
+        ),
         # Others' likes, saves and comments on the person's videos, and replies to their
         # comments, before the rows they hang from.
         _delete_where("likes received", Like, lambda uid: Like.video_id.in_(_own_videos(uid))),

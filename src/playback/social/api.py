@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -44,10 +45,17 @@ def _state(db: DB, follower: User, followee: User) -> FollowState:
     responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[rate_limited("follow")],
 )
-def follow(handle: str, user: CurrentUser, db: DB) -> FollowState:
+def follow(
+    handle: str,
+    user: CurrentUser,
+    db: DB,
+    video_id: Annotated[
+        uuid.UUID | None, Query(description="their video whose follow button this was")
+    ] = None,
+) -> FollowState:
     """Follow (idempotent). A private account gets a request instead (status "pending")."""
     target = accounts.access_profile(db, handle, user)
-    service.do_follow(db, user, target)
+    service.do_follow(db, user, target, via_video_id=video_id)
     return _state(db, user, target)
 
 

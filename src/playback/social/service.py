@@ -17,6 +17,7 @@ from playback.accounts.models import ACTIVE, User
 from playback.engagement import counters
 from playback.errors import Invalid, NotFound
 from playback.kit.time import utcnow
+from playback.media.models import Video
 from playback.social.models import Block, Follow
 
 
@@ -119,8 +120,12 @@ def _count_follow(db: Session, follower_id: uuid.UUID, followee_id: uuid.UUID, d
     counters.add(db, "user_following", follower_id, delta)
 
 
-def do_follow(db: Session, follower: User, followee: User) -> str:
-    """Follow (idempotent). Returns the resulting status: "accepted" or "pending"."""
+def do_follow(
+    db: Session, follower: User, followee: User, via_video_id: uuid.UUID | None = None
+) -> str:
+    """Follow (idempotent). Returns the resulting status: "accepted" or "pending".
+    ``via_video_id``: the followee's video whose follow button was pressed (the studio counts
+    the followers each video brought); any other video is ignored."""
     from playback.engagement.notifications import do_notify
 
     if follower.id == followee.id:
@@ -131,9 +136,20 @@ def do_follow(db: Session, follower: User, followee: User) -> str:
     if existing is not None:
         return existing
     status = "pending" if followee.private else "accepted"
+    if via_video_id is not None:
+        via_video_id = db.scalar(
+            sa.select(Video.id).where(Video.id == via_video_id, Video.creator_id == followee.id)
+        )
     try:
         with db.begin_nested():
-            db.add(Follow(follower_id=follower.id, followee_id=followee.id, status=status))
+            db.add(
+                Follow(
+                    follower_id=follower.id,
+                    followee_id=followee.id,
+                    status=status,
+                    via_video_id=via_video_id,
+                )
+            )
     except sa.exc.IntegrityError:  # a concurrent request did it first
         return follow_status(db, follower.id, followee.id) or status
     if status == "accepted":

@@ -1,0 +1,148 @@
+"""Response bodies of the creator studio (and, later in this file, trends and insights)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class PeriodOut(BaseModel):
+    start: dt.date
+    end: dt.date  # inclusive; whole UTC days
+
+
+class DayOut(BaseModel):
+    day: dt.date
+    views: int
+    plays: int
+    watch_ms: int
+    likes: int
+    comments: int
+    shares: int
+    saves: int
+    followers: int
+
+
+class OverviewTotals(BaseModel):
+    views: int  # counted views (at most one per viewer per 10 minutes), as on the videos
+    plays: int  # every play, replays included
+    unique_viewers: int
+    watch_ms: int
+    followers: int  # net followers gained
+    likes: int  # net likes gained (likes less unlikes)
+    comments: int
+    shares: int
+    saves: int
+
+
+class OverviewOut(BaseModel):
+    period: PeriodOut
+    as_of: dt.datetime | None  # the rollups hold every watch event up to about this moment
+    totals: OverviewTotals
+    total_likes: int
+    next_milestone: int | None
+    daily: list[DayOut]
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> OverviewOut:
+        return cls.model_validate({**report, "period": _period(report)})
+
+
+class VideoSummaryOut(BaseModel):
+    id: uuid.UUID
+    caption: str
+    created_at: dt.datetime
+    status: str
+    views: int
+    plays: int
+    watch_ms: int
+
+
+class VideoListOut(BaseModel):
+    period: PeriodOut
+    items: list[VideoSummaryOut]
+
+
+class RetentionPoint(BaseModel):
+    second: int
+    viewers: int  # plays still watching at this second
+    share: float
+
+
+class SourceOut(BaseModel):
+    source: str  # for_you, following, profile, sound, hashtag, search
+    plays: int
+    views: int
+    watch_ms: int
+    share: float  # of the video's plays in the period
+
+
+class VideoDayOut(BaseModel):
+    day: dt.date
+    views: int
+    plays: int
+    watch_ms: int
+
+
+class VideoHourOut(BaseModel):
+    hour: dt.datetime
+    views: int
+    plays: int
+
+
+class VideoReportOut(BaseModel):
+    id: uuid.UUID
+    caption: str
+    period: PeriodOut
+    as_of: dt.datetime | None
+    duration_ms: int
+    views: int
+    plays: int
+    watch_ms: int
+    average_watch_ms: float
+    average_percent_watched: float  # 0..1, each play counted up to the video's length
+    completion_rate: float  # 0..1, plays that reached the end
+    retention: list[RetentionPoint]
+    sources: list[SourceOut]
+    followers_gained: int
+    daily: list[VideoDayOut]
+    hourly: list[VideoHourOut] | None  # periods of up to 7 days
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> VideoReportOut:
+        video = report["video"]
+        return cls.model_validate(
+            {**report, "id": video.id, "caption": video.caption, "period": _period(report)}
+        )
+
+
+class ShareOut(BaseModel):
+    key: str
+    plays: int
+    share: float
+
+
+class HourOut(BaseModel):
+    hour: int  # 0..23 in the creator's time zone
+    plays: int
+
+
+class AudienceOut(BaseModel):
+    period: PeriodOut
+    as_of: dt.datetime | None
+    plays: int
+    time_zone: str
+    age_bands: list[ShareOut]
+    countries: list[ShareOut]
+    hours: list[HourOut]
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> AudienceOut:
+        return cls.model_validate({**report, "period": _period(report)})
+
+
+def _period(report: dict[str, Any]) -> PeriodOut:
+    return PeriodOut(start=report["period"].start, end=report["period"].end)
