@@ -374,3 +374,31 @@ def test_only_the_creator_sees_their_studio(client: TestClient, world: dict[str,
     assert theirs.status_code == 404
     own = client.get("/api/v1/studio/overview?creator=STUDIO_MAYA", headers=world["headers"])
     assert own.status_code == 200
+
+
+def test_studio_pages_draw_the_api_numbers(client: TestClient, world: dict[str, Any]) -> None:
+    """The pages (here read as HTML; the browser test opens them in Chromium) draw exactly the
+    numbers the API returns."""
+    import re
+
+    h = world["headers"]
+    start, end = period(6)
+    query = f"from={start}&to={end}"
+    api = client.get(f"/api/v1/studio/overview?{query}", headers=h).json()
+    page = client.get(f"/studio?{query}", headers=h)
+    assert page.status_code == 200, page.text
+    views = re.findall(r'data-series="views" data-x="([^"]+)" data-value="(\d+)"', page.text)
+    assert views == [(d["day"], str(d["views"])) for d in api["daily"]]
+    assert f'data-testid="total-views" data-value="{api["totals"]["views"]}"' in page.text
+    video = client.get(f"/api/v1/studio/videos/{world['long']}?{query}", headers=h).json()
+    page = client.get(f"/studio/videos/{world['long']}?{query}", headers=h)
+    assert page.status_code == 200, page.text
+    shares = re.findall(
+        r'data-series="still watching" data-x="[^"]+" data-value="([^"]+)"', page.text
+    )
+    assert [float(s) for s in shares] == [p["share"] for p in video["retention"]]
+    for path in ("/studio/audience", "/studio/rhythm"):
+        assert client.get(f"{path}?{query}", headers=h).status_code == 200, path
+    assert client.get(f"/studio/videos/{world['others']}", headers=h).status_code == 404
+    assert client.get(f"/studio?from={end}&to={start}", headers=h).status_code == 422
+    assert client.get("/studio", follow_redirects=False).status_code == 303

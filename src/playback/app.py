@@ -165,6 +165,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.web.moderation import router as moderation_pages_router
     from playback.web.pages import router as pages_router
     from playback.web.sounds import router as sound_pages_router
+    from playback.web.studio import router as studio_pages_router
 
     app.state.routers = [
         accounts_router,
@@ -185,6 +186,7 @@ def include_routers(app: FastAPI) -> None:
         pages_router,
         discover_router,
         moderation_pages_router,
+        studio_pages_router,
     ]
     for router in app.state.routers:
         app.include_router(router)

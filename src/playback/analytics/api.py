@@ -14,10 +14,11 @@ from fastapi.responses import Response
 
 from playback.accounts.auth import CurrentUser
 from playback.accounts.models import User
-from playback.analytics import service
+from playback.analytics import rhythm, service
 from playback.analytics.schemas import (
     AudienceOut,
     OverviewOut,
+    RhythmOut,
     VideoListOut,
     VideoReportOut,
     VideoSummaryOut,
@@ -141,6 +142,13 @@ def audience_csv(
     return _csv(
         f"audience-{period.start}-{period.end}.csv", ["dimension", "key", "plays", "share"], rows
     )
+
+
+@router.get("/rhythm", response_model=RhythmOut, responses=error_responses(401, 404, 422))
+def posting_rhythm(user: CurrentUser, db: DB, creator: Creator = None) -> RhythmOut:
+    """What your posting rhythm did: each video's reach in its first 7 days against the gap
+    since your previous post, the median reach by gap, and what that says. Never a streak."""
+    return RhythmOut.of(rhythm.rhythm(db, service.access_studio(user, creator)))
 
 
 def _summary(item: dict[str, Any]) -> VideoSummaryOut:

@@ -146,3 +146,47 @@ class AudienceOut(BaseModel):
 
 def _period(report: dict[str, Any]) -> PeriodOut:
     return PeriodOut(start=report["period"].start, end=report["period"].end)
+
+
+class RhythmVideoOut(BaseModel):
+    id: uuid.UUID
+    caption: str
+    posted_at: dt.datetime
+    gap_days: float | None  # since the previous post; None for the first
+    reach: int  # views in the video's first 7 days
+
+
+class RhythmGroupOut(BaseModel):
+    gap: str
+    videos: int
+    median_reach: float | None
+
+
+class RhythmFindingOut(BaseModel):
+    correlation: float | None  # Spearman's rank correlation of gap and reach
+    text: str
+
+
+class RhythmOut(BaseModel):
+    reach_days: int
+    videos: list[RhythmVideoOut]
+    groups: list[RhythmGroupOut]
+    finding: RhythmFindingOut
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> RhythmOut:
+        return cls(
+            reach_days=report["reach_days"],
+            videos=[
+                RhythmVideoOut(
+                    id=p.video.id,
+                    caption=p.video.caption,
+                    posted_at=p.video.created_at,
+                    gap_days=p.gap_days,
+                    reach=p.reach,
+                )
+                for p in report["videos"]
+            ],
+            groups=[RhythmGroupOut.model_validate(g) for g in report["groups"]],
+            finding=RhythmFindingOut.model_validate(report["finding"]),
+        )
