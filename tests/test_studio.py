@@ -402,3 +402,38 @@ def test_studio_pages_draw_the_api_numbers(client: TestClient, world: dict[str, 
     assert client.get(f"/studio/videos/{world['others']}", headers=h).status_code == 404
     assert client.get(f"/studio?from={end}&to={start}", headers=h).status_code == 422
     assert client.get("/studio", follow_redirects=False).status_code == 303
+
+
+def test_posting_rhythm_shows_reach_against_gaps_never_a_streak(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    _, creator = signup_and_login(client, "rhythm_ana", age=29)
+    _, fan = signup_and_login(client, "rhythm_fan", age=30)
+    posted = {}
+    base = dt.datetime.now(UTC) - dt.timedelta(days=60)
+    for i, offset in enumerate([0, 1, 2, 9, 10, 25, 26, 40]):
+        set_clock(lambda o=offset: base + dt.timedelta(days=o))
+        posted[i] = (post_video(client, creator, clip, caption=f"take {i}"), offset)
+    for i, (video, offset) in posted.items():
+        for k in range(i % 3 + 1):  # views on the day, and one past the first week
+            set_clock(lambda o=offset, k=k: base + dt.timedelta(days=o, minutes=20 * k + 1))
+            client.cookies.clear()
+            view(client, video, {"user-agent": f"anon-{i}-{k}"}, 1000, "for_you")
+        set_clock(lambda o=offset: base + dt.timedelta(days=o + 8))
+        view(client, video, fan, 1000, "profile")
+    set_clock(None)
+    rollups.roll_all(database, until=FAR)
+    body = client.get("/api/v1/studio/rhythm", headers=creator).json()
+    assert [v["caption"] for v in body["videos"]] == [f"take {i}" for i in range(8)]
+    assert body["videos"][0]["gap_days"] is None
+    gaps = [round(v["gap_days"]) for v in body["videos"][1:]]
+    assert gaps == [1, 1, 7, 1, 15, 1, 14]
+    assert [v["reach"] for v in body["videos"]] == [i % 3 + 1 for i in range(8)]  # not day 8
+    groups = {g["gap"]: g for g in body["groups"]}
+    assert groups["1–3 days"]["videos"] + groups["under a day"]["videos"] == 4
+    assert groups["2 weeks or more"]["videos"] == 2
+    assert body["finding"]["correlation"] is not None
+    assert "streak" not in str(body).lower()
+    page = client.get("/studio/rhythm", headers=creator)
+    assert page.status_code == 200
+    assert page.text.count('class="point') + page.text.count("data-label=") >= 7
