@@ -149,6 +149,7 @@ def include_routers(app: FastAPI) -> None:
     """Every domain's routes; pages last, so API paths win over page paths."""
     from playback.accounts.api import router as accounts_router
     from playback.analytics.api import router as studio_router
+    from playback.analytics.insights_api import router as insights_router
     from playback.engagement.api import router as engagement_router
     from playback.engagement.comments_api import router as comments_router
     from playback.engagement.notifications_api import router as notifications_router
@@ -180,6 +181,7 @@ def include_routers(app: FastAPI) -> None:
         sounds_router,
         moderation_router,
         studio_router,
+        insights_router,
         family_router,
         screen_time_router,
         sound_pages_router,

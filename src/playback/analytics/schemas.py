@@ -190,3 +190,74 @@ class RhythmOut(BaseModel):
             groups=[RhythmGroupOut.model_validate(g) for g in report["groups"]],
             finding=RhythmFindingOut.model_validate(report["finding"]),
         )
+
+
+class ActiveDayOut(BaseModel):
+    day: dt.date
+    active: int
+
+
+class ActiveWeekOut(BaseModel):
+    week: dt.date  # its Monday
+    active: int
+    partial: bool  # the period cuts the week: only its days inside are counted
+
+
+class ActiveMonthOut(BaseModel):
+    month: str  # YYYY-MM
+    active: int
+    partial: bool
+
+
+class ActiveUsersOut(BaseModel):
+    daily: list[ActiveDayOut]
+    weekly: list[ActiveWeekOut]
+    monthly: list[ActiveMonthOut]
+
+
+class CountryCountOut(BaseModel):
+    key: str
+    signups: int
+
+
+class SignupsOut(BaseModel):
+    total: int
+    months: list[str]
+    by_age_band: dict[str, list[int]]  # band → signups per month
+    countries: list[CountryCountOut]
+
+
+class AgeMixOut(BaseModel):
+    months: list[str]
+    shares: dict[str, list[float]]  # band → share of plays per month
+
+
+class CohortOut(BaseModel):
+    week: dt.date  # the Monday of the signup week
+    signups: int
+    day_1: float | None  # share active 1 day after signing up (None: not known yet)
+    day_7: float | None
+    day_30: float | None
+
+
+class ContentMixOut(BaseModel):
+    months: list[str]
+    topics: dict[str, list[int]]  # topic → videos posted per month
+
+
+class CreatorsShareOut(BaseModel):
+    month: str
+    active: int
+    creators: int  # active accounts that posted a video that month
+    share: float
+
+
+class InsightsOut(BaseModel):
+    period: PeriodOut
+    as_of: dt.datetime | None
+    active_users: ActiveUsersOut
+    signups: SignupsOut
+    audience_age_mix: AgeMixOut
+    retention: list[CohortOut]
+    content_mix: ContentMixOut
+    creators: list[CreatorsShareOut]
