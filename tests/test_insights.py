@@ -178,3 +178,20 @@ def test_only_operators_see_insights(client: TestClient, platform: dict[str, Any
     bad = client.get("/api/v1/insights?from=2999-01-01", headers=platform["admin"])
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "period_in_future"
+
+
+def test_the_insights_page_draws_the_api_numbers(
+    client: TestClient, platform: dict[str, Any]
+) -> None:
+    import re
+
+    start, end = day(89), day(0)
+    query = f"from={start}&to={end}"
+    body = client.get(f"/api/v1/insights?{query}", headers=platform["admin"]).json()
+    page = client.get(f"/insights?{query}", headers=platform["admin"])
+    assert page.status_code == 200, page.text
+    dau = re.findall(r'data-series="daily active" data-x="([^"]+)" data-value="(\d+)"', page.text)
+    assert dau == [(d["day"], str(d["active"])) for d in body["active_users"]["daily"]]
+    mau = re.findall(r'data-label="(\d{4}-\d{2})" data-value="(\d+)"', page.text)
+    assert mau == [(m["month"], str(m["active"])) for m in body["active_users"]["monthly"]]
+    assert client.get("/insights", headers=platform["creator"]).status_code == 403

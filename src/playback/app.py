@@ -166,6 +166,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.web.moderation import router as moderation_pages_router
     from playback.web.pages import router as pages_router
     from playback.web.sounds import router as sound_pages_router
+    from playback.web.insights import router as insights_pages_router
     from playback.web.studio import router as studio_pages_router
 
     app.state.routers = [
@@ -189,6 +190,7 @@ def include_routers(app: FastAPI) -> None:
         discover_router,
         moderation_pages_router,
         studio_pages_router,
+        insights_pages_router,
     ]
     for router in app.state.routers:
         app.include_router(router)
