@@ -190,7 +190,7 @@ def _keep_days(db: Session, deltas: Sequence[Any]) -> None:
     creators: dict[uuid.UUID, uuid.UUID] = {}
     if video_ids:
         rows = db.execute(sa.select(Video.id, Video.creator_id).where(Video.id.in_(video_ids)))
-        creators = {video: creator for video, creator in rows}
+        creators = dict(rows.all())
     days: dict[tuple[uuid.UUID, dt.date, str], int] = defaultdict(int)
     for d in deltas:
         day = d.created_at.date()
