@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from playback.analytics import cli as analytics_cli
 from playback.config import get_settings
 from playback.db import Database
 from playback.recsys import cli as recsys_cli
@@ -225,6 +226,7 @@ def erase(
 
 cli.add_typer(sounds_cli.app, name="sounds")
 cli.add_typer(recsys_cli.app, name="recsys")
+cli.add_typer(analytics_cli.app, name="insights")
 
 
 def main() -> None:
