@@ -195,3 +195,59 @@ def test_the_insights_page_draws_the_api_numbers(
     mau = re.findall(r'data-label="(\d{4}-\d{2})" data-value="(\d+)"', page.text)
     assert mau == [(m["month"], str(m["active"])) for m in body["active_users"]["monthly"]]
     assert client.get("/insights", headers=platform["creator"]).status_code == 403
+
+
+def test_too_little_history_gets_no_forecast(client: TestClient, platform: dict[str, Any]) -> None:
+    response = client.get("/api/v1/insights/forecast", headers=platform["admin"])
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "series_too_short"
+    page = client.get("/insights", headers=platform["admin"])
+    assert 'data-testid="forecast-unavailable"' in page.text
+    assert "series_too_short" in page.text
+
+
+def test_the_platform_forecast_fits_its_monthly_actives(
+    client: TestClient, database: Database
+) -> None:
+    """Two years of monthly actives following a logistic curve (ceiling 1,000) — written as
+    daily bitmaps, one day a month, as the rollup would — are forecast through the API and the
+    page."""
+    import math
+    import re
+
+    import numpy as np
+
+    from playback.analytics import bitmaps
+    from playback.analytics.models import PlatformDay
+
+    _, admin = signup_and_login(client, "forecast_ops", age=40)
+    with database.unit_of_work() as db:
+        db.execute(sa.text("UPDATE users SET role = 'admin' WHERE handle = 'forecast_ops'"))
+        index = TODAY.year * 12 + TODAY.month - 1 - 24  # 24 months up to the last one
+        month = dt.date(index // 12, index % 12 + 1, 1)
+        expected = []
+        for i in range(24):
+            active = round(1000 / (1 + math.exp(-0.35 * (i - 10))))
+            blob = bitmaps.encode(np.arange(active, dtype=np.uint32))
+            db.add(PlatformDay(day=month.replace(day=15), active=blob, active_count=active))
+            expected.append((month.isoformat()[:7], active))
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+    response = client.get(
+        "/api/v1/insights/forecast?threshold=500&threshold=1%20billion", headers=admin
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    observed = [(p["month"][:7], p["observed"]) for p in body["fitted"]]
+    assert expected[-1][0] < TODAY.isoformat()[:7]  # 24 complete months
+    assert observed == [(m, float(v)) for m, v in expected]
+    assert abs(body["ceiling"]["value"] - 1000) < 100
+    reach_500, reach_billion = body["thresholds"]
+    assert reach_500["status"] == "observed" and reach_500["month"] is not None
+    assert reach_billion["status"] == "above_ceiling" and reach_billion["month"] is None
+    bad = client.get("/api/v1/insights/forecast?threshold=lots", headers=admin)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_threshold"
+    page = client.get("/insights?thresholds=500", headers=admin)
+    assert page.status_code == 200
+    drawn = re.findall(r'data-series="observed" data-x="([^"]+)" data-value="([^"]+)"', page.text)
+    assert [(m, float(v)) for m, v in drawn] == observed
+    assert 'data-testid="forecast-ceiling"' in page.text

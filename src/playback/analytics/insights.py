@@ -24,6 +24,7 @@ from playback.analytics import bitmaps, topics
 from playback.analytics.models import PLATFORM, AudienceMember, CreatorAudienceDay, PlatformDay
 from playback.analytics.rollups import AGE_BANDS, UNKNOWN_AGE, age_band_on, rolled_up_at
 from playback.errors import Forbidden
+from playback.kit.time import today
 from playback.media.models import Hashtag, Video, VideoHashtag
 from playback.sounds.models import Sound
 
@@ -114,10 +115,9 @@ def monthly_active_series(db: Session, *, complete_only: bool = True) -> list[tu
     """Monthly active users for every month with rollups, oldest first (the current, unfinished
     month left out unless asked): the series the growth forecast is fitted to."""
     first = db.scalar(sa.select(sa.func.min(PlatformDay.day)))
-    last = db.scalar(sa.select(sa.func.max(PlatformDay.day)))
-    if first is None or last is None:
+    if first is None:
         return []
-    series = active_users(db, first, last)["monthly"]
+    series = active_users(db, first, today())["monthly"]
     if complete_only and series and series[-1]["partial"]:
         series = series[:-1]
     return [(dt.date.fromisoformat(f"{m['month']}-01"), m["active"]) for m in series]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from playback.accounts.auth import CurrentUser
 from playback.analytics import insights, service
 from playback.analytics.schemas import InsightsOut
-from playback.errors import error_responses
+from playback.errors import Invalid, error_responses
 from playback.kit.time import today
 from playback.kit.web import DB
 
@@ -39,3 +39,38 @@ def platform_insights(
     insights.check_admin(user)
     period = insights_period(start, end)
     return InsightsOut.model_validate(insights.overview(db, period.start, period.end))
+
+
+MAX_THRESHOLDS = 10
+
+
+def platform_forecast(db: DB, thresholds: list[str], months_ahead: int) -> Any:
+    """The growth forecast of the platform's monthly active users (complete months only)."""
+    from playback.analytics import forecast
+
+    if len(thresholds) > MAX_THRESHOLDS:
+        raise Invalid(f"At most {MAX_THRESHOLDS} thresholds.", code="too_many_thresholds")
+    levels = [forecast.parse_threshold(t) for t in thresholds]
+    series = forecast.Series.from_pairs(
+        insights.monthly_active_series(db), name="monthly active users"
+    )
+    return forecast.forecast(series, levels, months_ahead=months_ahead)
+
+
+@router.get("/forecast", responses=error_responses(401, 403, 422))
+def growth_forecast(
+    user: CurrentUser,
+    db: DB,
+    threshold: Annotated[
+        list[str] | None,
+        Query(max_length=40, description='users to reach, e.g. "600 million", "1B", "2e9"'),
+    ] = None,
+    months_ahead: Annotated[int, Query(ge=1, le=240)] = 60,
+) -> dict[str, Any]:
+    """Where the platform's monthly active users level off: logistic, Gompertz and Bass
+    diffusion fitted to every complete month, the model with the lowest error on the held-out
+    last months chosen, the ceiling and the month each ``threshold`` is reached with bootstrap
+    intervals, and the projection. 422 ``series_too_short`` (and the other ``series_*``
+    codes) rather than a forecast the data cannot support."""
+    insights.check_admin(user)
+    return platform_forecast(db, threshold or [], months_ahead).to_json()  # type: ignore[no-any-return]

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from playback.analytics import charts, insights
-from playback.analytics.insights_api import insights_period
+from playback.analytics.insights_api import insights_period, platform_forecast
 from playback.analytics.schemas import InsightsOut
 from playback.errors import Invalid
 from playback.kit.web import DB
 from playback.web.pages import PageAuth, render
 
 router = APIRouter(include_in_schema=False)
+FORECAST_MONTHS = 36
 
 
 def _date(request: Request, name: str) -> dt.date | None:
@@ -36,11 +37,55 @@ def insights_page(request: Request, db: DB, auth: PageAuth) -> Response:
     insights.check_admin(auth.user)
     period = insights_period(_date(request, "from"), _date(request, "to"))
     report = InsightsOut.model_validate(insights.overview(db, period.start, period.end))
+    thresholds = request.query_params.get("thresholds", "600M, 1B")
     return render(
         request,
         "insights.html",
-        {"report": report, "period": period, "charts": _charts(report)},
+        {
+            "report": report,
+            "period": period,
+            "charts": _charts(report),
+            "thresholds": thresholds,
+            **_forecast(db, thresholds),
+        },
     )
+
+
+def _forecast(db: DB, thresholds: str) -> dict[str, Any]:
+    """The growth forecast's chart and figures, or the reason there is none."""
+    wanted = [t.strip() for t in thresholds.split(",") if t.strip()]
+    try:
+        result = platform_forecast(db, wanted, FORECAST_MONTHS).to_json()
+    except Invalid as exc:
+        return {"forecast": None, "forecast_error": exc}
+    fitted, projection = result["fitted"], result["projection"]
+    months = [p["month"][:7] for p in fitted + projection]
+    low: list[float | None] = [None] * len(fitted)
+    high: list[float | None] = [None] * len(fitted)
+    for p in projection:
+        widest = max(p["intervals"], key=lambda i: i["level"])
+        bounded = widest["low"] is not None and widest["high"] is not None
+        low.append(widest["low"] if bounded else None)
+        high.append(widest["high"] if bounded else None)
+    markers = [
+        (months.index(t["month"][:7]), f"{charts.fmt_compact(t['threshold'])} reached")
+        for t in result["thresholds"]
+        if t["month"] and t["month"][:7] in months
+    ]
+    chart = charts.line_chart(
+        [
+            charts.Line("observed", [p["observed"] for p in fitted] + [None] * len(projection)),
+            charts.Line(
+                result["model"], [p["fitted"] for p in fitted] + [p["value"] for p in projection]
+            ),
+        ],
+        title="Monthly active users: observed, fitted and projected",
+        x_labels=months,
+        band=charts.Band("95 % interval", low, high),
+        markers=markers,
+        chart_id="forecast",
+    )
+    return {"forecast": result, "forecast_chart": chart, "forecast_error": None}
 
 
 def _charts(report: InsightsOut) -> dict[str, Any]:
