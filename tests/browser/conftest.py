@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.conftest import skip_unless_required
+from tests.test_studio import long_clip, world  # noqa: F401 - the studio's data, for its pages
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
