@@ -437,3 +437,24 @@ def test_posting_rhythm_shows_reach_against_gaps_never_a_streak(
     page = client.get("/studio/rhythm", headers=creator)
     assert page.status_code == 200
     assert page.text.count('class="point') + page.text.count("data-label=") >= 7
+
+
+def test_the_rollup_command_rolls_up_what_is_pending(
+    client: TestClient, database: Database, settings: Any, clip: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from playback.cli import cli
+
+    _, creator = signup_and_login(client, "cmd_creator")
+    video = post_video(client, creator, clip)
+    set_clock(lambda: dt.datetime.now(UTC) - dt.timedelta(minutes=5))
+    for i in range(3):
+        client.cookies.clear()
+        view(client, video, {"user-agent": f"cmd-{i}"}, 700, "for_you")
+    set_clock(None)
+    result = CliRunner().invoke(cli, ["insights", "rollup"])
+    assert result.exit_code == 0, result.output
+    assert "rolled up 3 watch events" in result.output
+    totals = client.get("/api/v1/studio/overview", headers=creator).json()["totals"]
+    assert totals["plays"] == 3 and totals["unique_viewers"] == 3

@@ -170,3 +170,22 @@ def forecast_command(
         typer.echo(json.dumps(result.to_json(), indent=2, allow_nan=False))
         return
     _print(Console(), result)
+
+
+@app.command("rollup")
+def rollup_command() -> None:
+    """Add every watch event not rolled up yet to the studio's and insights' hourly and daily
+    sums now, with progress (the worker does this every minute on its own)."""
+    from rich.console import Console
+
+    from playback.analytics import rollups
+    from playback.cli import _migrated_database
+    from playback.kit.progress import progress_bar
+
+    database = _migrated_database()
+    with database.unit_of_work() as db:
+        pending = rollups.pending_events(db)
+    with progress_bar(Console(stderr=True)) as bar:
+        task = bar.add_task("rolling up watch events", total=pending)
+        done = rollups.roll_all(database, progress=lambda n: bar.advance(task, n))
+    typer.echo(f"rolled up {done:,} watch events")
