@@ -44,6 +44,7 @@ def test_likes_are_idempotent_and_add_up_to_the_total(client: TestClient, clip: 
         assert client.delete(f"/api/v1/videos/{videos[0]}/like", headers=fans[0]).json() == {
             "liked": False,
             "like_count": 3,
+            "likes_hidden": False,
         }
     assert total_likes(client, "maya") == 6
     assert client.get(f"/api/v1/videos/{videos[0]}", headers=fans[1]).json()["me"]["liked"] is True

@@ -58,6 +58,9 @@ def test_public_profile_shape(client: TestClient) -> None:
         "following_count",
         "video_count",
         "total_likes",
+        "on_break",
+        "break_until",
+        "break_message",
     }
 
 

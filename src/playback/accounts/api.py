@@ -6,10 +6,19 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response, UploadFile, status
 
-from playback.accounts import service
+from playback.accounts import breaks, service
 from playback.accounts.auth import CurrentAuth, CurrentUser, OptionalUser, rate_limited
 from playback.accounts.models import User
-from playback.accounts.schemas import LoginIn, Me, ProfilePatch, PublicProfile, SessionOut, SignupIn
+from playback.accounts.schemas import (
+    BreakIn,
+    BreakOut,
+    LoginIn,
+    Me,
+    ProfilePatch,
+    PublicProfile,
+    SessionOut,
+    SignupIn,
+)
 from playback.errors import PayloadTooLarge, error_responses
 
 if TYPE_CHECKING:
@@ -99,8 +108,9 @@ def get_me(user: CurrentUser, db: DB, storage: AppStorage) -> Me:
 
 @router.patch("/me", response_model=Me, responses=error_responses(400, 401, 403, 409, 413, 422))
 def patch_me(body: ProfilePatch, user: CurrentUser, db: DB, storage: AppStorage) -> Me:
-    """Change display name, bio, privacy (within the age rules), handle, time zone, or who may
-    comment on your videos (never wider than your age allows)."""
+    """Change display name, bio, privacy (within the age rules), handle, time zone, who may
+    comment on your videos (never wider than your age allows), or whether others see the like
+    counts of your videos."""
     if body.handle is not None:
         service.do_change_handle(db, user, body.handle)
     service.do_update_profile(
@@ -111,8 +121,34 @@ def patch_me(body: ProfilePatch, user: CurrentUser, db: DB, storage: AppStorage)
         private=body.private,
         time_zone=body.time_zone,
         comment_audience=body.comment_audience,
+        hide_like_counts=body.hide_like_counts,
     )
     return Me.of(user, storage, _counts(db, user))
+
+
+@router.get("/me/break", response_model=BreakOut, responses=error_responses(401))
+def get_break(user: CurrentUser) -> BreakOut:
+    """Your break, if you are on one (a dated break is over once its last day is)."""
+    return BreakOut.of(breaks.break_state(user))
+
+
+@router.put(
+    "/me/break", response_model=BreakOut, responses=error_responses(400, 401, 403, 413, 422)
+)
+def put_break(body: BreakIn, user: CurrentUser, db: DB) -> BreakOut:
+    """Take a break (or change the one you are on): until a day at most 90 days ahead, or
+    until you end it. Your notifications wait for your return and your profile tells your
+    followers, with your message; your videos keep their place in For You. Refused with
+    ``break_until_past``, ``break_too_long``, ``break_message_too_long`` or
+    ``invalid_break_message``, changing nothing."""
+    return BreakOut.of(breaks.do_start_break(db, user, until=body.until, message=body.message))
+
+
+@router.delete("/me/break", response_model=BreakOut, responses=error_responses(401, 403))
+def delete_break(user: CurrentUser, db: DB) -> BreakOut:
+    """End your break now: the notifications it held arrive (after quiet hours, if it is
+    quiet now)."""
+    return BreakOut.of(breaks.do_end_break(db, user))
 
 
 @router.put("/me/avatar", response_model=Me, responses=error_responses(400, 401, 403, 413, 422))

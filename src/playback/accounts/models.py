@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from playback.kit.models import Entity
@@ -49,6 +49,15 @@ class User(Entity):
     comment_audience: Mapped[str | None] = mapped_column(String(10))
     # Words that hold a comment on this person's videos for their review (one per line).
     comment_filter: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+    # A creator's break (``breaks.py``): since when, its last day in the person's time zone
+    # (None: until they end it) and a word for followers. Whether it still runs is computed from
+    # the clock on every read; nothing flips it off.
+    break_since: Mapped[dt.datetime | None] = mapped_column()
+    break_until: Mapped[dt.date | None] = mapped_column(Date)
+    break_message: Mapped[str | None] = mapped_column(String(80))
+    # Others see no like counts on this person's videos (the owner always does).
+    hide_like_counts: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Counts others see; caches of the rows that are the truth (filled by the social domains).
     follower_count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -9,7 +9,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
-from playback.accounts import age_policy
+from playback.accounts import age_policy, breaks
 from playback.accounts.models import User
 from playback.storage import Storage
 
@@ -72,6 +72,9 @@ class ProfilePatch(Strict):
         description="who may comment on your videos: everyone, friends or nobody "
         "(never wider than your age allows)",
     )
+    hide_like_counts: StrictBool | None = Field(
+        default=None, description="others see no like counts on your videos (you still do)"
+    )
 
 
 class PublicProfile(BaseModel):
@@ -84,11 +87,20 @@ class PublicProfile(BaseModel):
     follower_count: int
     following_count: int
     video_count: int
-    total_likes: int
+    total_likes: int = Field(
+        description="every like the account's videos ever collected: the profile's headline, "
+        "shown even when the account hides the like counts of its videos"
+    )
+    on_break: bool = Field(description="the account is taking a break")
+    break_until: dt.date | None = Field(
+        description="the break's last day (null: until they are back, or not on a break)"
+    )
+    break_message: str | None = Field(description="what they told their followers")
 
     @classmethod
     def of(cls, user: User, storage: Storage, counts: Counts | None = None) -> PublicProfile:
         """``counts`` are the exact counts (cache + pending changes) when the caller has them."""
+        pause = breaks.break_state(user)
         return cls(
             id=user.id,
             handle=user.handle,
@@ -100,6 +112,9 @@ class PublicProfile(BaseModel):
             following_count=counts.following if counts else user.following_count,
             video_count=user.video_count,
             total_likes=counts.total_likes if counts else user.total_likes,
+            on_break=pause.on_break,
+            break_until=pause.until,
+            break_message=pause.message,
         )
 
 
@@ -115,6 +130,7 @@ class Me(PublicProfile):
     created_at: dt.datetime
     time_zone: str
     comment_audience: str  # who may comment on your videos, all rules applied
+    hide_like_counts: bool  # others see no like counts on your videos
 
     @classmethod
     def of(cls, user: User, storage: Storage, counts: Counts | None = None) -> Me:
@@ -129,6 +145,42 @@ class Me(PublicProfile):
             created_at=user.created_at,
             time_zone=user.time_zone,
             comment_audience=age_policy.comment_audience(user).value,
+            hide_like_counts=user.hide_like_counts,
+        )
+
+
+class BreakIn(Strict):
+    until: IsoDate | None = Field(
+        default=None,
+        description="the break's last day, YYYY-MM-DD in your time zone: today at the earliest, "
+        f"at most {breaks.BREAK_MAX_DAYS} days ahead; null: until you end it",
+    )
+    message: Text | None = Field(
+        default=None,
+        description=f"a word for your followers, shown on your profile (at most "
+        f"{breaks.BREAK_MESSAGE_MAX} characters, one line)",
+    )
+
+
+class BreakOut(BaseModel):
+    """Your break as it is now (everything empty when you are not on one)."""
+
+    on_break: bool
+    since: dt.datetime | None
+    until: dt.date | None = Field(description="the last day (null: until you end it)")
+    ends_at: dt.datetime | None = Field(
+        description="when it ends by itself: the midnight after the last day, in your time zone"
+    )
+    message: str | None
+
+    @classmethod
+    def of(cls, state: breaks.BreakState) -> BreakOut:
+        return cls(
+            on_break=state.on_break,
+            since=state.since,
+            until=state.until,
+            ends_at=state.ends_at,
+            message=state.message,
         )
 
 

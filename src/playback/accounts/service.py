@@ -242,6 +242,7 @@ def do_update_profile(
     private: bool | None = None,
     time_zone: str | None = None,
     comment_audience: str | None = None,
+    hide_like_counts: bool | None = None,
 ) -> User:
     from playback.safety.family import KEEP, check_teen_may_change
 
@@ -264,6 +265,8 @@ def do_update_profile(
         raise Forbidden("Accounts of people under 16 stay private.", code="private_required")
     if private is not None:
         changes["private"] = private
+    if hide_like_counts is not None:
+        changes["hide_like_counts"] = hide_like_counts
     for name, value in changes.items():
         setattr(user, name, value)
     db.flush()

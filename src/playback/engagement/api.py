@@ -69,10 +69,11 @@ def not_interested(
     dependencies=[rate_limited("like")],
 )
 def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
-    """Like a video (idempotent). Every like adds to the creator's total likes."""
+    """Like a video (idempotent). Every like adds to the creator's total likes. The count is
+    null (``likes_hidden``) when the creator hides the like counts of their videos."""
     vid = require_id(video_id, "video")
     service.do_like(db, user, vid)
-    return LikeState(liked=True, like_count=_video_counts(db, vid).likes)
+    return LikeState.of(liked=True, like_count=service.visible_like_count(db, user, vid))
 
 
 @router.delete(
@@ -84,7 +85,7 @@ def like(video_id: str, user: CurrentUser, db: DB) -> LikeState:
 def unlike(video_id: str, user: CurrentUser, db: DB) -> LikeState:
     vid = require_id(video_id, "video")
     service.do_unlike(db, user, vid)
-    return LikeState(liked=False, like_count=_video_counts(db, vid).likes)
+    return LikeState.of(liked=False, like_count=service.visible_like_count(db, user, vid))
 
 
 @router.put(

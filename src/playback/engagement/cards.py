@@ -1,5 +1,6 @@
-"""Video cards: a video as every list shows it — with its exact counts, what the viewer did to
-it, and a share link — built with a fixed number of queries for a whole page."""
+"""Video cards: a video as every list shows it — with its exact counts (but no like count for
+anyone other than a creator who hides theirs), what the viewer did to it, and a share link —
+built with a fixed number of queries for a whole page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from playback.accounts.age_policy import AgeBand
 from playback.accounts.models import User
 from playback.config import Settings
 from playback.engagement import counters
-from playback.engagement.service import viewer_states
+from playback.engagement.service import likes_hidden, viewer_states
 from playback.media import service as media
 from playback.media.models import Video
 from playback.media.schemas import RemixOf, SoundCredit, VideoOut, VideoStats, ViewerStateOut
@@ -53,8 +54,14 @@ def video_cards(
         card.allow_download = video.status == "ready" and age_policy.may_download(creator, **who)
         card.allow_comments = video.allow_comments and age_policy.may_comment(creator, **who)
         c, s = counts[video.id], states[video.id]
+        hidden = likes_hidden(creator, viewer)  # the creator's choice; they still see theirs
         card.stats = VideoStats(
-            likes=c.likes, views=c.views, comments=c.comments, shares=c.shares, saves=c.saves
+            likes=None if hidden else c.likes,
+            likes_hidden=hidden,
+            views=c.views,
+            comments=c.comments,
+            shares=c.shares,
+            saves=c.saves,
         )
         card.me = ViewerStateOut(
             liked=s.liked, saved=s.saved, following_creator=s.following_creator

@@ -2,7 +2,9 @@
 recipient, marking them read, and the small state the live stream polls.
 
 People one has blocked, or been blocked by, never show up: their notifications stay in the table
-(an unblock brings them back) but every read here leaves them out.
+(an unblock brings them back) but every read here leaves them out. A notification made in a
+teenager's quiet hours or during the recipient's break is kept but held (``deliver_after``):
+every read leaves it out until then (``deliver_after`` decides from both rules).
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from playback.accounts import age_policy
+from playback.accounts import age_policy, breaks
 from playback.accounts.models import ACTIVE, User
 from playback.engagement.models import Notification
 from playback.kit.ids import new_id
@@ -38,7 +41,7 @@ def do_notify(
     value: int | None = None,
 ) -> None:
     """Tell ``user_id`` about something; nobody is told about their own actions. In a
-    teenager's quiet hours it waits until they end."""
+    teenager's quiet hours, or during the recipient's break, it waits (``deliver_after``)."""
     if actor_id is not None and actor_id == user_id:
         return
     db.add(
@@ -50,19 +53,50 @@ def do_notify(
             video_id=video_id,
             comment_id=comment_id,
             value=value,
-            deliver_after=quiet_until(db, user_id, utcnow()),
+            deliver_after=held_until(db, user_id, utcnow()),
         )
     )
 
 
-def quiet_until(db: Session, user_id: uuid.UUID, now: dt.datetime) -> dt.datetime | None:
-    """When the recipient's quiet hours end, if they are in them now (see ``age_policy``)."""
-    row = db.execute(
-        sa.select(User.birthdate, User.country, User.time_zone).where(User.id == user_id)
-    ).first()
+class Recipient(age_policy.Person, breaks.OnBreak, Protocol):
+    """What deciding when to deliver reads of a person."""
+
+
+def deliver_after(person: Recipient, now: dt.datetime) -> dt.datetime | None:
+    """When a notification made ``now`` for ``person`` may be shown, or None for at once: the
+    one place both holds meet. A break holds it until the break ends (an open-ended one until
+    the person ends it); the teen quiet hours then hold it until the morning if the break
+    ends inside them, or if it is quiet now."""
+    at = breaks.held_until(person, now) or now
+    if at >= breaks.UNTIL_ENDED:
+        return at  # when the person ends the break, ``do_reschedule_held`` decides again
+    at = age_policy.quiet_until(person, person.time_zone, at) or at
+    return at if at > now else None
+
+
+_RECIPIENT = sa.select(
+    User.birthdate, User.country, User.time_zone, User.break_since, User.break_until
+).where(User.id == sa.bindparam("user_id"))
+
+
+def held_until(db: Session, user_id: uuid.UUID, now: dt.datetime) -> dt.datetime | None:
+    """``deliver_after`` for a notification made now for ``user_id``."""
+    row = db.execute(_RECIPIENT, {"user_id": user_id}).first()
     if row is None:
         return None
-    return age_policy.quiet_until(row, row.time_zone, now)
+    return deliver_after(row, now)  # a row of the columns ``Recipient`` names
+
+
+def do_reschedule_held(db: Session, user_id: uuid.UUID) -> None:
+    """Once a person's break starts, changes or ends: everything still held for them waits as
+    the rules now say — the new break's end, or (a break ended) at once, or the end of quiet
+    hours if it is quiet now."""
+    now = utcnow()
+    db.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user_id, Notification.deliver_after > now)
+        .values(deliver_after=held_until(db, user_id, now) or now)
+    )
 
 
 def do_notify_likes(
@@ -99,10 +133,10 @@ def do_notify_likes(
         .order_by(Notification.updated_at.desc())
         .limit(1)
     )
-    held = quiet_until(db, creator_id, now)
+    held = held_until(db, creator_id, now)
     if unread is not None:
         # Guarded on read_at: if the creator reads it meanwhile, a new one starts instead. In
-        # quiet hours the news waits for the morning, like a new notification.
+        # quiet hours (or a break) the news waits, like a new notification.
         values: dict[str, object] = {
             "count": Notification.count + added,
             "actor_id": newest,
@@ -190,7 +224,7 @@ def describe(notification: Notification, actor: User | None) -> str:
 
 def _visible_to(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
     """The recipient's notifications, without those from people blocked either way or from
-    accounts no longer active, and without those held for the end of quiet hours."""
+    accounts no longer active, and without those held (quiet hours, a break)."""
     actor = aliased(User)
     return sa.and_(
         Notification.user_id == user_id,
@@ -244,15 +278,19 @@ def count_unread(db: Session, user_id: uuid.UUID) -> int:
 
 def do_mark_read(db: Session, user_id: uuid.UUID, ids: Sequence[uuid.UUID] | None = None) -> None:
     """Mark the recipient's notifications ``ids`` read (all of them when None). Ids that are
-    not theirs, or already read, are passed over."""
+    not theirs, already read, or still held (quiet hours, a break: not seen yet) are passed
+    over."""
     if ids is not None and not ids:
         return
+    now = utcnow()
     query = sa.update(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None)
+        Notification.user_id == user_id,
+        Notification.read_at.is_(None),
+        sa.or_(Notification.deliver_after.is_(None), Notification.deliver_after <= now),
     )
     if ids is not None:
         query = query.where(Notification.id.in_(list(set(ids))))
-    db.execute(query.values(read_at=utcnow()))
+    db.execute(query.values(read_at=now))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 class LikeState(BaseModel):
     liked: bool
-    like_count: int
+    like_count: int | None = Field(
+        description="null when the video's creator hides its like count from you"
+    )
+    likes_hidden: bool = False
+
+    @classmethod
+    def of(cls, *, liked: bool, like_count: int | None) -> LikeState:
+        return cls(liked=liked, like_count=like_count, likes_hidden=like_count is None)
 
 
 class SaveState(BaseModel):

@@ -75,6 +75,25 @@ def do_unlike(db: Session, user: User, video_id: uuid.UUID) -> bool:
     return bool(removed)
 
 
+def likes_hidden(creator: User, viewer: User | None) -> bool:
+    """Whether ``viewer`` is shown no like count on ``creator``'s videos: the creator hides
+    them from everyone but themselves (``hide_like_counts``). Only what is shown changes: the
+    likes still count, the like button still works, and the profile's total likes stays — it
+    is the profile's headline, not a video's count."""
+    return creator.hide_like_counts and (viewer is None or viewer.id != creator.id)
+
+
+def visible_like_count(db: Session, viewer: User | None, video_id: uuid.UUID) -> int | None:
+    """A video's exact like count as ``viewer`` is shown it: None when its creator hides it."""
+    video = db.get(Video, video_id)
+    creator = db.get(User, video.creator_id) if video is not None else None
+    if video is None or creator is None:
+        raise NotFound("video")
+    if likes_hidden(creator, viewer):
+        return None
+    return counters.video_counts(db, [video])[video.id].likes
+
+
 _last_nudge = 0.0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from playback.accounts.models import User
 from playback.media.models import Video
@@ -34,7 +34,10 @@ class UploadAccepted(BaseModel):
 
 
 class VideoStats(BaseModel):
-    likes: int
+    likes: int | None = Field(
+        description="null when the creator hides the like counts of their videos from you"
+    )
+    likes_hidden: bool = False
     views: int
     comments: int
     shares: int

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from playback.accounts import age_policy, service
+from playback.accounts import age_policy, breaks, service
 from playback.accounts.auth import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -378,8 +378,18 @@ def video_page(
 def _settings_context(request: Request, db: Session, user: User, **extra: Any) -> dict[str, Any]:
     from playback.safety import screen_time
 
+    on_break = breaks.break_state(user)
+    today_there = breaks.local_today(user.time_zone)
     return {
         "screen_time": screen_time.get_screen_time(db, user),
+        "on_break": on_break,
+        "break_form": {
+            "until": on_break.until.isoformat() if on_break.until else "",
+            "message": on_break.message or "",
+            "min": today_there.isoformat(),
+            "max": (today_there + dt.timedelta(days=breaks.BREAK_MAX_DAYS)).isoformat(),
+            "message_max": breaks.BREAK_MESSAGE_MAX,
+        },
         "is_adult": age_policy.age_band(user.birthdate) is age_policy.AgeBand.ADULT,
         "erase_after_days": request.app.state.settings.erase_after_days,
         "form": {"display_name": user.display_name, "bio": user.bio, "handle": user.handle},
@@ -415,6 +425,7 @@ def settings_submit(
     bio: Annotated[str, Form(max_length=1000)] = "",
     handle: Annotated[str, Form(max_length=1000)] = "",
     private: Annotated[str | None, Form()] = None,
+    hide_like_counts: Annotated[str | None, Form()] = None,
     csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> Response:
     if auth is None:
@@ -425,7 +436,12 @@ def settings_submit(
         if handle:
             service.do_change_handle(db, user, handle)
         service.do_update_profile(
-            db, user, display_name=display_name, bio=bio, private=private is not None
+            db,
+            user,
+            display_name=display_name,
+            bio=bio,
+            private=private is not None,
+            hide_like_counts=hide_like_counts is not None,
         )
     except DomainError as exc:
         db.rollback()
@@ -505,6 +521,48 @@ def screen_time_submit(
     except ValueError:
         error = Invalid("The daily limit is a number of minutes.", code="invalid_screen_time")
         return _settings_refused(request, db, auth.user, error)
+    except DomainError as exc:
+        return _settings_refused(request, db, auth.user, exc)
+    return _redirect("/settings?saved=1")
+
+
+@router.post("/settings/break", response_class=HTMLResponse)
+def break_submit(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    until: Annotated[str, Form(max_length=20)] = "",
+    message: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """Take a break or change it (see ``PUT /api/v1/me/break``); an empty date: open-ended."""
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    try:
+        check_csrf(request, csrf_token_field)
+        day = dt.date.fromisoformat(until.strip()) if until.strip() else None
+        breaks.do_start_break(db, auth.user, until=day, message=message)
+    except ValueError:
+        error = Invalid("The last day of the break is a date.", code="invalid_break_until")
+        return _settings_refused(request, db, auth.user, error)
+    except DomainError as exc:
+        return _settings_refused(request, db, auth.user, exc)
+    return _redirect("/settings?saved=1")
+
+
+@router.post("/settings/break/end", response_class=HTMLResponse)
+def break_end_submit(
+    request: Request,
+    db: DB,
+    auth: PageAuth,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    """End the break now (see ``DELETE /api/v1/me/break``)."""
+    if auth is None:
+        return _redirect("/login?next=/settings")
+    try:
+        check_csrf(request, csrf_token_field)
+        breaks.do_end_break(db, auth.user)
     except DomainError as exc:
         return _settings_refused(request, db, auth.user, exc)
     return _redirect("/settings?saved=1")

@@ -284,13 +284,16 @@ window.addEventListener("pageshow", (event) => {
 function renderCounts(s) {
   const { stats, me } = s.data;
   const q = (id) => s.el.querySelector(`[data-testid=${id}]`);
-  q("like-count").textContent = compact(stats.likes);
+  // A creator may hide their like counts from others: the heart stays, without a number.
+  const likesHidden = stats.likes_hidden || stats.likes === null;
+  q("like-count").textContent = likesHidden ? "" : compact(stats.likes);
+  q("like-count").hidden = likesHidden;
   q("comment-count").textContent = compact(stats.comments);
   q("save-count").textContent = compact(stats.saves);
   q("share-count").textContent = compact(stats.shares);
   const like = q("like-button");
   like.setAttribute("aria-pressed", String(Boolean(me.liked)));
-  like.setAttribute("aria-label", `Like, ${plural(stats.likes, "like")}`);
+  like.setAttribute("aria-label", likesHidden ? "Like" : `Like, ${plural(stats.likes, "like")}`);
   const save = q("save-button");
   save.setAttribute("aria-pressed", String(Boolean(me.saved)));
   save.setAttribute("aria-label", `Save to favourites, ${plural(stats.saves, "save")}`);
@@ -491,13 +494,16 @@ async function setLike(s, liked) {
   const before = { liked: s.data.me.liked, likes: s.data.stats.likes };
   const seq = ++s.likeSeq;
   s.data.me.liked = liked;
-  s.data.stats.likes = Math.max(0, before.likes + (liked === before.liked ? 0 : liked ? 1 : -1));
+  if (before.likes !== null) {
+    s.data.stats.likes = Math.max(0, before.likes + (liked === before.liked ? 0 : liked ? 1 : -1));
+  }
   renderCounts(s);
   try {
     const result = await api(`/api/v1/videos/${s.data.id}/like`, { method: liked ? "PUT" : "DELETE" });
     if (seq !== s.likeSeq) return;
     s.data.me.liked = result.liked;
     s.data.stats.likes = result.like_count;
+    s.data.stats.likes_hidden = result.likes_hidden;
   } catch (error) {
     if (seq !== s.likeSeq) return;
     Object.assign(s.data.me, { liked: before.liked });
@@ -530,7 +536,8 @@ async function follow(s) {
   const button = s.el.querySelector("[data-testid=follow-button]");
   button.disabled = true;
   try {
-    const result = await api(`/api/v1/users/${encodeURIComponent(handle)}/follow`, { method: "PUT" });
+    const via = `?video_id=${encodeURIComponent(s.data.id)}`; // the video that won the follower
+    const result = await api(`/api/v1/users/${encodeURIComponent(handle)}/follow${via}`, { method: "PUT" });
     for (const other of slidesOfCreator(handle)) {
       other.data.me.following_creator = result.status;
       renderFollow(other);
