@@ -150,6 +150,7 @@ def include_routers(app: FastAPI) -> None:
     from playback.accounts.api import router as accounts_router
     from playback.analytics.api import router as studio_router
     from playback.analytics.insights_api import router as insights_router
+    from playback.analytics.trends_api import router as trends_router
     from playback.engagement.api import router as engagement_router
     from playback.engagement.comments_api import router as comments_router
     from playback.engagement.notifications_api import router as notifications_router
@@ -163,11 +164,12 @@ def include_routers(app: FastAPI) -> None:
     from playback.social.api import router as social_router
     from playback.sounds.api import router as sounds_router
     from playback.web.discover import router as discover_router
+    from playback.web.insights import router as insights_pages_router
     from playback.web.moderation import router as moderation_pages_router
     from playback.web.pages import router as pages_router
     from playback.web.sounds import router as sound_pages_router
-    from playback.web.insights import router as insights_pages_router
     from playback.web.studio import router as studio_pages_router
+    from playback.web.trends import router as trends_pages_router
 
     app.state.routers = [
         accounts_router,
@@ -182,6 +184,7 @@ def include_routers(app: FastAPI) -> None:
         sounds_router,
         moderation_router,
         studio_router,
+        trends_router,
         insights_router,
         family_router,
         screen_time_router,
@@ -190,6 +193,7 @@ def include_routers(app: FastAPI) -> None:
         discover_router,
         moderation_pages_router,
         studio_pages_router,
+        trends_pages_router,
         insights_pages_router,
     ]
     for router in app.state.routers:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from playback.accounts.auth import OptionalUser
 from playback.accounts.models import User
+from playback.analytics import trends
 from playback.engagement import counters
 from playback.errors import error_responses
 from playback.feeds import search
@@ -107,6 +108,7 @@ def _videos(db: DB, storage: Storage, rows: list[tuple[Video, User]]) -> list[Vi
     responses=error_responses(400, 422),
 )
 def search_everything(
+    request: Request,
     viewer: OptionalUser,
     db: DB,
     storage: AppStorage,
@@ -134,6 +136,8 @@ def search_everything(
             next_cursor=_next(scope, offset, len(tags)),
         )
     rows = search.list_videos(db, viewer, text, offset=offset, limit=limit)
+    if offset == 0:  # a search, not a further page of one
+        trends.count_search(request.app.state.database, text, len(rows))
     return VideoPage(
         items=_videos(db, storage, rows[:PAGE_SIZE]), next_cursor=_next(scope, offset, len(rows))
     )

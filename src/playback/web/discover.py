@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from playback.analytics import trends
 from playback.engagement import counters
 from playback.engagement.cards import video_cards
 from playback.errors import DomainError
@@ -48,6 +49,7 @@ def search_page(
         ]
         context["hashtags"] = search.list_hashtags(db, text, offset=0, limit=8)
         pairs = search.list_videos(db, viewer, text, offset=0, limit=RESULTS)
+        trends.count_search(request.app.state.database, text, len(pairs))
         context["videos"] = video_cards(db, storage, settings, pairs, viewer)
     return render(request, "search.html", context)
 

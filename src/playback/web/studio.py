@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from playback.analytics import charts, rhythm, service
+from playback.analytics import charts, rhythm, service, trends
 from playback.analytics.schemas import AudienceOut, OverviewOut, RhythmOut, VideoReportOut
 from playback.errors import Invalid
 from playback.kit.time import today
@@ -89,6 +89,7 @@ def overview_page(request: Request, db: DB, auth: PageAuth) -> Response:
             views_chart=views_chart,
             engagement_chart=engagement_chart,
             videos=videos,
+            suggestions=trends.suggestions_for(db, auth.user),
         ),
     )
 
