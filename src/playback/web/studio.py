@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from playback.analytics import charts, rhythm, service, trends
+from playback.analytics import charts, rhythm, service
 from playback.analytics.schemas import AudienceOut, OverviewOut, RhythmOut, VideoReportOut
+from playback.analytics.suggestions import suggestions_for
 from playback.errors import Invalid
 from playback.kit.time import today
 from playback.kit.web import DB
@@ -89,7 +90,7 @@ def overview_page(request: Request, db: DB, auth: PageAuth) -> Response:
             views_chart=views_chart,
             engagement_chart=engagement_chart,
             videos=videos,
-            suggestions=trends.suggestions_for(db, auth.user),
+            suggestions=suggestions_for(db, auth.user),
         ),
     )
 
@@ -189,6 +190,7 @@ def rhythm_page(request: Request, db: DB, auth: PageAuth) -> Response:
     groups = charts.bar_chart(
         [(g.gap, g.median_reach or 0) for g in report.groups],
         title="Median reach by gap before the post",
+        horizontal=True,
         chart_id="rhythm-groups",
     )
     period = service.check_period(None, None)
