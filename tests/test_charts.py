@@ -14,17 +14,19 @@ import pytest
 from jinja2 import Environment
 from markupsafe import Markup
 
-from playback.analytics.charts import (
-    EMPTY_MESSAGE,
+from playback.analytics.chart_scales import (
     MAX_X_LABELS,
-    Band,
-    Line,
-    Point,
-    bar_chart,
     fmt_compact,
     fmt_duration_ms,
     fmt_int,
     fmt_percent,
+)
+from playback.analytics.chart_svg import EMPTY_MESSAGE
+from playback.analytics.charts import (
+    Band,
+    Line,
+    Point,
+    bar_chart,
     line_chart,
     scatter_chart,
     stacked_bar_chart,

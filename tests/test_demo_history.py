@@ -24,7 +24,8 @@ from playback.analytics import insights, service, trends
 from playback.analytics.models import SearchDay
 from playback.db import Database
 from playback.demo import DEMO_PASSWORD, DEMO_VIDEOS, seed_demo, seed_demo_engagement
-from playback.demo_history import HANDLE, SURGE_COUNTRIES, HistorySummary, seed_demo_history
+from playback.demo_cast import HANDLE
+from playback.demo_history import SURGE_COUNTRIES, HistorySummary, seed_demo_history
 from playback.engagement.models import Like, WatchEvent
 from playback.engagement.reconcile import do_reconcile
 from playback.kit.ids import new_id

@@ -18,14 +18,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from playback.analytics.forecast import (
-    ABOVE_CEILING,
-    OBSERVED,
-    PROJECTED,
-    Forecast,
+from playback.analytics.forecast import ABOVE_CEILING, OBSERVED, PROJECTED, Forecast, forecast
+from playback.analytics.series import (
     Series,
     add_months,
-    forecast,
     minimum_points,
     parse_threshold,
     read_series_csv,

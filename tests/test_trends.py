@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from playback.analytics import rollups, trends
 from playback.analytics.models import SearchDay
+from playback.analytics.suggestions import SUGGEST_MIN_GROWTH, CreatorTopics
 from playback.db import Database
 from playback.kit.time import UTC, set_clock
 from playback.media.models import Video
@@ -329,7 +330,7 @@ def test_suggestions_follow_the_creators_topics_with_the_apis_numbers(
     # What fills the list is rising elsewhere, and says nothing about the dancer's topics.
     for s in suggestions[len(dance) :]:
         assert "your" not in s["reason"] and "your_videos_in_topic" not in s["evidence"]
-        assert s["evidence"]["growth"] >= trends.SUGGEST_MIN_GROWTH
+        assert s["evidence"]["growth"] >= SUGGEST_MIN_GROWTH
     # The steady hashtag is never suggested: it is not rising.
     assert "steadytag" not in {s["key"] for s in suggestions}
 
@@ -382,7 +383,7 @@ def test_record_search_normalises_and_adds_up(database: Database) -> None:
 
 
 def test_what_a_suggestion_says_about_the_creators_videos() -> None:
-    mine = trends.CreatorTopics(
+    mine = CreatorTopics(
         shares={"dance": 0.7, "comedy": 0.2, "food": 0.1},
         recent={"dance": 10, "comedy": 3},
         recent_count=10,
@@ -392,5 +393,5 @@ def test_what_a_suggestion_says_about_the_creators_videos() -> None:
     assert mine.say("food") == "your food videos brought 10 % of your views"
     assert mine.matched(["other", "comedy", "dance"]) == "dance"
     assert mine.matched(["other", "music"]) is None
-    few = trends.CreatorTopics(shares={"dance": 1.0}, recent={"dance": 2}, recent_count=4)
+    few = CreatorTopics(shares={"dance": 1.0}, recent={"dance": 2}, recent_count=4)
     assert few.say("dance") == "2 of your 4 videos are dance"

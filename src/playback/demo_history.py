@@ -7,6 +7,9 @@ Everything is written the way the platform writes it — watch events as ``do_re
 them, every count changed through counter deltas dated when it happened — only in bulk, in one
 transaction (all of it or nothing), and once: the audience's first account marks it done. The
 deltas are then folded and the events rolled up, as the running server would.
+
+The videos and the audience are set up in ``demo_cast.py``; this module plays out what the
+audience does with them.
 """
 
 from __future__ import annotations
@@ -15,69 +18,43 @@ import bisect
 import dataclasses
 import datetime as dt
 import math
-import os
 import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from playback.accounts import age_policy
 from playback.accounts.models import User
-from playback.accounts.passwords import hash_password
 from playback.analytics.models import SearchDay
 from playback.db import Database, upsert_add
-from playback.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_VIDEOS
-from playback.engagement.models import Comment, CounterDelta, Like, Save, Share, WatchEvent
-from playback.engagement.service import (
-    MAX_LOOPS_PER_EVENT,
-    SHARE_CHANNELS,
-    VIEW_WINDOW_SECONDS,
-    anonymous_viewer_key,
+from playback.demo_cast import (
+    HANDLE,
+    Clip,
+    Fan,
+    Progress,
+    at_local_hour,
+    id_at,
+    insert_rows,
+    load_clips,
+    make_audience,
+    random_hour,
 )
+from playback.engagement.models import Comment, CounterDelta, Like, Save, Share, WatchEvent
+from playback.engagement.service import MAX_LOOPS_PER_EVENT, SHARE_CHANNELS, VIEW_WINDOW_SECONDS
 from playback.kit.time import UTC, utcnow
-from playback.media.models import Hashtag, Video, VideoHashtag
 from playback.social.models import Follow
-from playback.sounds.models import Licence, Sound, SoundUse
 from playback.sounds.service import sound_ms_played
-
-Progress = Callable[[str, int, int], None]  # (step, done, total), as kit.progress.step_bars
 
 MONTHS = 18
 AUDIENCE = 600
-HANDLE = "fan.{:04d}"  # the audience's handles; the first one marks the history as made
-SCHEDULE_DAYS = 548  # DemoVideo.days_ago is laid out over 18 months: fitted to the history
 SEED = 2026
 
-# Where the audience lives (weights) and its names.
-COUNTRIES = {
-    "US": 20, "DE": 16, "GB": 10, "BR": 10, "IN": 10, "FR": 8,
-    "ES": 7, "JP": 6, "MX": 5, "IT": 4, "NL": 2, "PL": 2,
-}  # fmt: skip
-NAMES = (  # noqa: SIM905 - a word list reads best as text
-    "Alex Ana Ben Chloé Daniel Emma Felipe Hana Ines Jonas Kai Lea Lucas Mara Mia Noah Priya "
-    "Rafael Rohan Sofia Tom Yuki Zoe Aarav Camille Diego Elif Finn Giulia Hugo"
-).split()
-# Age at signup: (lowest, highest, weight among early adopters, weight among the latest). The
-# audience is 16 or older (no 13–15s: their rules would keep them out of much of this).
-AGE_BANDS = (
-    (16, 17, 12, 5), (18, 24, 46, 24), (25, 34, 26, 28),
-    (35, 44, 10, 21), (45, 54, 5, 13), (55, 68, 1, 9),
-)  # fmt: skip
-# Local hour of day → how likely a session starts then.
-HOURS = (2, 1, 1, 0.5, 0.5, 0.5, 1, 2, 3, 3, 3, 4, 5, 4, 4, 5, 6, 7, 9, 10, 10, 9, 6, 4)
-SOURCES = {"for_you": 62, "profile": 8, "hashtag": 9, "sound": 6, "search": 5, "following": 0}
 ANONYMOUS_SHARE = 0.05  # anonymous sessions a day, per account signed up by then
-ANONYMOUS_POOL = 500
-CHURN_SHARE = 0.3  # accounts that stop watching after a while…
-CHURN_MEAN_DAYS = 150  # …on average this long after signing up
 
-SURGE_HASHTAG = "sunsetdance"
 SURGE_COUNTRIES = ("BR", "ES")
 SURGE_DAYS = 3  # the last full days (and today) of the surge: /trends' recent window
 
@@ -145,9 +122,8 @@ def seed_demo_history(
         if db.scalar(sa.select(User.id).where(User.handle == HANDLE.format(1))) is not None:
             return HistorySummary(seeded=False)
         history = _History(db, now=now, months=months, rng=random.Random(seed), report=report)
-        if not history.load_clips():
+        if not history.cast(audience):
             return HistorySummary(seeded=False)
-        history.make_audience(audience)
         history.watch()
         history.write_searches()
         summary = history.summary()
@@ -170,41 +146,6 @@ def seed_demo_history(
 
 
 # --- the simulation -----------------------------------------------------------------------
-
-
-@dataclass
-class _Clip:
-    """A demo video as the history sees it (``n``: its place in ``_History.clips``)."""
-
-    n: int
-    id: uuid.UUID
-    creator: int  # the creator's place in ``_History.creators``
-    creator_id: uuid.UUID
-    duration_ms: int
-    posted_at: dt.datetime
-    sound_id: uuid.UUID | None
-    segment_ms: int  # the sound heard in one loop
-    sources: tuple[list[str], list[float]]  # where it is watched from (by a non-follower)
-    surge: bool
-    allow_comments: bool
-    popularity: float
-    quality: float  # > 1: watched further than most
-
-
-@dataclass
-class _Fan:
-    id: uuid.UUID
-    key: str
-    country: str
-    offset: float  # hours ahead of UTC
-    joined: dt.datetime
-    leaves: dt.datetime | None  # stops watching from then on
-    daily: float  # how likely they watch on a given day
-    session: float  # videos a session, on average
-    like_rate: float
-    follows: frozenset[int] = frozenset()  # creators, by place
-    liked: set[int] = field(default_factory=set)  # clips, by place
-    saved: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -232,9 +173,8 @@ class _History:
         self.start = dt.datetime.combine(first, dt.time(), UTC)
         self.days = (now.date() - first).days + 1
         self.cutoff = now - dt.timedelta(minutes=1)  # nothing happens after this
-        self.clips: list[_Clip] = []
-        self.creators: list[uuid.UUID] = []
-        self.fans: list[_Fan] = []
+        self.clips: list[Clip] = []
+        self.fans: list[Fan] = []
         self.anonymous: list[tuple[dt.datetime, str, str]] = []  # (from, key, territory)
         self.counts = _Counts()
         self.events: list[dict[str, Any]] = []
@@ -242,203 +182,27 @@ class _History:
         self.deltas: list[dict[str, Any]] = []
         self.views: dict[tuple[uuid.UUID, dt.date], list[Any]] = {}  # → [views, last moment]
         self.last_view: dict[tuple[str, uuid.UUID], dt.datetime] = {}
-        self.pickers: dict[tuple[frozenset[int], bool], tuple[list[_Clip], list[float]]] = {}
+        self.pickers: dict[tuple[frozenset[int], bool], tuple[list[Clip], list[float]]] = {}
         self.day = self.start.date()  # the day being played out
 
-    # --- the videos ---------------------------------------------------------------------
-
-    def load_clips(self) -> bool:
-        """The demo creators' ready public videos, back-dated to their place in the history."""
-        from playback.sounds.service import segment_ms
-
-        creators = {
-            u.id: u
-            for u in self.db.scalars(
-                sa.select(User).where(User.handle.in_([a.handle for a in DEMO_ACCOUNTS]))
-            )
-            if not u.private and age_policy.rules_of(u).suggested and u.role == "user"
-        }
-        videos = list(
-            self.db.scalars(
-                sa.select(Video)
-                .where(
-                    Video.creator_id.in_(list(creators)),
-                    Video.status == "ready",
-                    Video.visibility == "public",
-                )
-                .order_by(Video.id)
-            )
+    def cast(self, audience: int) -> bool:
+        """The demo videos, back-dated to their place in the history, and ``audience``
+        accounts (``demo_cast``); False when there is no video to watch."""
+        self.clips = load_clips(
+            self.db, now=self.now, start=self.start, days=self.days, rng=self.rng
         )
-        posted = self._schedule(videos, creators)
-        for creator_id, user in creators.items():  # an account exists before its first post
-            first = min((posted[v.id] for v in videos if v.creator_id == creator_id), default=None)
-            if first is not None and first < user.created_at:
-                user.created_at = first - dt.timedelta(days=2)
-        tags: dict[uuid.UUID, set[str]] = defaultdict(set)
-        for video_id, name in self.db.execute(
-            sa.select(VideoHashtag.video_id, Hashtag.name)
-            .join(Hashtag, Hashtag.id == VideoHashtag.hashtag_id)
-            .where(VideoHashtag.video_id.in_([v.id for v in videos]))
-        ):
-            tags[video_id].add(name)
-        self.creators = sorted({v.creator_id for v in videos})
-        for video in sorted(videos, key=lambda v: posted[v.id]):
-            self._back_date(video, posted[video.id])
-            sound = self.db.get(Sound, video.sound_id) if video.sound_id else None
-            segment = segment_ms(sound, video) if sound and not video.sound_muted else 0
-            sources = {
-                s: w
-                for s, w in SOURCES.items()
-                if w and (s != "hashtag" or tags[video.id]) and (s != "sound" or segment)
-            }
-            self.clips.append(
-                _Clip(
-                    n=len(self.clips),
-                    id=video.id,
-                    creator=self.creators.index(video.creator_id),
-                    creator_id=video.creator_id,
-                    duration_ms=max(1000, video.duration_ms or 0),
-                    posted_at=posted[video.id],
-                    sound_id=sound.id if sound and segment else None,
-                    segment_ms=segment,
-                    sources=(list(sources), list(sources.values())),
-                    surge=SURGE_HASHTAG in tags[video.id],
-                    allow_comments=video.allow_comments,
-                    popularity=self.rng.uniform(0.5, 2.0),
-                    quality=self.rng.uniform(0.75, 1.35),
-                )
-            )
-        return bool(self.clips)
-
-    def _schedule(
-        self, videos: list[Video], creators: dict[uuid.UUID, User]
-    ) -> dict[uuid.UUID, dt.datetime]:
-        """When each video was posted: its ``DemoVideo.days_ago`` (fitted to the history's
-        length), never before its track's licence; a video not in the list (a duet, a stitch)
-        halfway between its creator's last listed post and now, after the video it answers."""
-        scale = (self.days - 1) / SCHEDULE_DAYS
-        posted: dict[uuid.UUID, dt.datetime] = {}
-        latest: dict[uuid.UUID, dt.datetime] = {}
-        for video in videos:
-            handle = creators[video.creator_id].handle
-            item = next(
-                (
-                    d
-                    for d in DEMO_VIDEOS
-                    if d.handle == handle and d.days_ago and video.caption.startswith(d.caption)
-                ),
-                None,
-            )
-            if item is None:
-                continue
-            at = max(self.now - dt.timedelta(days=item.days_ago * scale), self.start)
-            if video.sound_id is not None:
-                starts = self.db.scalar(
-                    sa.select(sa.func.min(Licence.starts_on)).where(
-                        Licence.sound_id == video.sound_id
-                    )
-                )
-                if starts is not None:
-                    at = max(at, dt.datetime.combine(starts, dt.time(12), UTC))
-            posted[video.id] = min(at, self.now - dt.timedelta(hours=1))
-            latest[video.creator_id] = max(
-                latest.get(video.creator_id, self.start), posted[video.id]
-            )
-        for video in videos:
-            if video.id in posted:
-                continue
-            at = latest.get(video.creator_id, self.start)
-            at += (self.now - at) / 2
-            if video.remix_of_id in posted:
-                at = max(at, posted[video.remix_of_id] + dt.timedelta(hours=6))
-            posted[video.id] = min(at, self.now - dt.timedelta(minutes=30))
-        return posted
-
-    def _back_date(self, video: Video, at: dt.datetime) -> None:
-        video.created_at = at
-        video.ready_at = at + dt.timedelta(minutes=2)
-        self.db.execute(
-            sa.update(SoundUse).where(SoundUse.video_id == video.id).values(created_at=at)
+        if not self.clips:
+            return False
+        self.fans, self.anonymous = make_audience(
+            self.db,
+            audience,
+            now=self.now,
+            start=self.start,
+            cutoff=self.cutoff,
+            rng=self.rng,
+            report=self.report,
         )
-        self.db.execute(
-            sa.update(Sound).where(Sound.origin_video_id == video.id).values(created_at=at)
-        )
-
-    # --- the audience -------------------------------------------------------------------
-
-    def make_audience(self, size: int) -> None:
-        """Accounts whose signups follow a logistic curve over the history; ages younger among
-        the early adopters; one password hash for all (the demo password)."""
-        password_hash = hash_password(DEMO_PASSWORD)
-        countries, weights = list(COUNTRIES), list(COUNTRIES.values())
-        span = self.now - self.start
-        rows = []
-        shares = sorted(_logistic_draw(self.rng) for _ in range(size))  # fan.0001 came first
-        for i, share in enumerate(shares, start=1):
-            country = self.rng.choices(countries, weights)[0]
-            time_zone = age_policy.default_time_zone(country)
-            offset = _offset_hours(time_zone, self.now)
-            day = (self.start + span * share).date()
-            joined = _at_local_hour(day, self._hour(), offset, self.rng)
-            joined = min(max(joined, self.start), self.cutoff - dt.timedelta(minutes=10))
-            birthdate = self._birthdate(joined.date(), share)
-            leaves = None
-            if self.rng.random() < CHURN_SHARE:
-                leaves = joined + dt.timedelta(days=3 + self.rng.expovariate(1 / CHURN_MEAN_DAYS))
-            fan = _Fan(
-                id=_id_at(joined),
-                key="",
-                country=country,
-                offset=offset,
-                joined=joined,
-                leaves=leaves,
-                daily=self.rng.betavariate(1.6, 3.2),
-                session=self.rng.uniform(1.2, 3.0),
-                like_rate=self.rng.betavariate(1.3, 7.0),
-            )
-            fan.key = f"user:{fan.id}"
-            self.fans.append(fan)
-            rows.append(
-                {
-                    "id": fan.id,
-                    "handle": HANDLE.format(i),
-                    "password_hash": password_hash,
-                    "birthdate": birthdate,
-                    "country": country,
-                    "email": None,
-                    "display_name": f"{self.rng.choice(NAMES)} {chr(65 + i % 26)}.",
-                    "bio": "",
-                    "private": age_policy.private_by_default(birthdate),
-                    "role": "user",
-                    "time_zone": time_zone,
-                    "created_at": joined,
-                    "updated_at": joined,
-                }
-            )
-            self.report("audience", i, size)
-        self._write(User, rows)
-        self.fans.sort(key=lambda f: f.joined)  # time zones may reorder a day's signups
-        for i in range(ANONYMOUS_POOL):
-            share = _logistic_draw(self.rng)
-            territory = (
-                "ZZ" if self.rng.random() < 0.35 else self.rng.choices(countries, weights)[0]
-            )
-            key = anonymous_viewer_key("playback-demo", f"demo-browser-{i}", None, None)
-            self.anonymous.append((self.start + span * share, key, territory))
-        self.anonymous.sort()
-
-    def _birthdate(self, day: dt.date, share: float) -> dt.date:
-        """Someone of a band's age on ``day`` (the age mix moves from early to late)."""
-        weights = [early + (late - early) * share for _lo, _hi, early, late in AGE_BANDS]
-        low, high, _e, _l = self.rng.choices(AGE_BANDS, weights)[0]
-        years = self.rng.randint(low, high)
-        born = _years_before(day, years) - dt.timedelta(days=self.rng.randint(1, 360))
-        if age_policy.age_on(born, day) != years:  # never expected; keep the promise anyway
-            born = _years_before(day, years + 1) + dt.timedelta(days=1)
-        return born
-
-    def _hour(self) -> float:
-        return self.rng.choices(range(24), HOURS)[0] + self.rng.random()
+        return True
 
     # --- watching -----------------------------------------------------------------------
 
@@ -463,7 +227,7 @@ class _History:
                 start = (
                     fan.joined + dt.timedelta(minutes=2)
                     if first_day
-                    else _at_local_hour(day, self._hour(), fan.offset, self.rng)
+                    else at_local_hour(day, random_hour(self.rng), fan.offset, self.rng)
                 )
                 if fan.leaves is not None and start >= fan.leaves:
                     continue
@@ -480,11 +244,11 @@ class _History:
         self._write_view_deltas()
         self._write(CounterDelta, self.deltas)
 
-    def _session(self, fan: _Fan, at: dt.datetime, videos: int, *, surge: bool) -> None:
-        previous: _Clip | None = None
+    def _session(self, fan: Fan, at: dt.datetime, videos: int, *, surge: bool) -> None:
+        previous: Clip | None = None
         for _ in range(videos):
             if previous is not None and self.rng.random() < 0.07:
-                clip: _Clip | None = previous  # watched again at once: no second view
+                clip: Clip | None = previous  # watched again at once: no second view
             else:
                 clip = self._pick(at, fan.follows, surge)
             if clip is None:
@@ -506,7 +270,7 @@ class _History:
             return
         for _ in range(_poisson(self.rng, signed_up * ANONYMOUS_SHARE)):
             since, key, territory = self.rng.choice(pool)
-            at = max(since, _at_local_hour(day, self._hour(), 0.0, self.rng))
+            at = max(since, at_local_hour(day, random_hour(self.rng), 0.0, self.rng))
             surge = day >= surge_from and territory in SURGE_COUNTRIES
             for _ in range(1 + _geometric(self.rng, 1.0) + (2 if surge else 0)):
                 clip = self._pick(at, frozenset(), surge)
@@ -516,7 +280,7 @@ class _History:
                 self._event(clip, at, watched, "for_you", key, territory, None)
                 at += dt.timedelta(milliseconds=watched, seconds=self.rng.uniform(1, 20))
 
-    def _pick(self, at: dt.datetime, follows: frozenset[int], surge: bool) -> _Clip | None:
+    def _pick(self, at: dt.datetime, follows: frozenset[int], surge: bool) -> Clip | None:
         """A video out by ``at``: popular ones, new ones, followed creators' ones more often
         (weights fixed for the day, for speed)."""
         picker = self.pickers.get((follows, surge))
@@ -545,7 +309,7 @@ class _History:
                 return clip
         return None
 
-    def _watched(self, clip: _Clip) -> int:
+    def _watched(self, clip: Clip) -> int:
         """Many drop early, some watch to the end, a few loop it."""
         d, r = clip.duration_ms, self.rng.random() * clip.quality
         if r < 0.3:
@@ -560,7 +324,7 @@ class _History:
 
     def _event(
         self,
-        clip: _Clip,
+        clip: Clip,
         at: dt.datetime,
         watched: int,
         source: str,
@@ -592,7 +356,7 @@ class _History:
         self.counts.events += 1
         self.counts.anonymous += viewer_id is None
 
-    def _react(self, fan: _Fan, clip: _Clip, at: dt.datetime, watched: int) -> None:
+    def _react(self, fan: Fan, clip: Clip, at: dt.datetime, watched: int) -> None:
         """Likes, saves, shares, follows and comments, each with the deltas its service adds."""
         if at >= self.cutoff or watched < clip.duration_ms * 0.8:
             return
@@ -618,7 +382,7 @@ class _History:
         if rng.random() < 0.012:
             self._row(
                 Share,
-                id=_id_at(at),
+                id=id_at(at),
                 video_id=clip.id,
                 user_id=fan.id,
                 channel=rng.choice(SHARE_CHANNELS),
@@ -628,8 +392,8 @@ class _History:
             self._delta("video_shares", clip.id, at)
             self.counts.shares += 1
 
-    def _follow(self, fan: _Fan, clip: _Clip, at: dt.datetime) -> None:
-        # Public creators only (see load_clips): every follow is accepted at once.
+    def _follow(self, fan: Fan, clip: Clip, at: dt.datetime) -> None:
+        # Public creators only (see demo_cast.load_clips): every follow is accepted at once.
         fan.follows = fan.follows | {clip.creator}
         self._row(
             Follow,
@@ -643,10 +407,10 @@ class _History:
         self._delta("user_following", fan.id, at)
         self.counts.follows += 1
 
-    def _comment(self, fan: _Fan, clip: _Clip, at: dt.datetime) -> None:
+    def _comment(self, fan: Fan, clip: Clip, at: dt.datetime) -> None:
         self._row(
             Comment,
-            id=_id_at(at),
+            id=id_at(at),
             video_id=clip.id,
             author_id=fan.id,
             parent_id=None,
@@ -705,9 +469,8 @@ class _History:
             )
 
     def _write(self, model: Any, rows: list[dict[str, Any]]) -> None:
-        """Plain executemany inserts of the table (not the ORM's bulk path: far slower)."""
-        for chunk in _chunks(rows, 5000):
-            self.db.execute(model.__table__.insert(), chunk)
+        """Insert the rows (``insert_rows``), counting the counter deltas among them."""
+        insert_rows(self.db, model, rows)
         if model is CounterDelta:
             self.counts.deltas += len(rows)
 
@@ -759,34 +522,6 @@ class _History:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _logistic_draw(rng: random.Random, steepness: float = 9.0, middle: float = 0.4) -> float:
-    """A moment of the history (0 = its start, 1 = now) drawn so that cumulative signups follow
-    a logistic curve: slow, then fast, then levelling off."""
-
-    def curve(x: float) -> float:
-        return 1 / (1 + math.exp(-steepness * (x - middle)))
-
-    v = rng.uniform(curve(0.0), curve(1.0))
-    return min(1.0, max(0.0, middle - math.log(1 / v - 1) / steepness))
-
-
-def _offset_hours(time_zone: str, at: dt.datetime) -> float:
-    offset = at.astimezone(age_policy.zone(time_zone)).utcoffset()
-    return offset.total_seconds() / 3600 if offset else 0.0
-
-
-def _at_local_hour(day: dt.date, hour: float, offset: float, rng: random.Random) -> dt.datetime:
-    midnight = dt.datetime.combine(day, dt.time(), UTC)
-    return midnight + dt.timedelta(hours=hour - offset, seconds=rng.uniform(0, 59))
-
-
-def _years_before(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
 def _geometric(rng: random.Random, mean: float) -> int:
     """0, 1, 2… with the given mean."""
     if mean <= 0:
@@ -808,18 +543,3 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
         p *= rng.random()
     return k
-
-
-def _id_at(at: dt.datetime) -> uuid.UUID:
-    """A UUIDv7 (as ``kit.ids.new_id`` makes them) stamped with a moment of the history, so the
-    rows sort by when they happened."""
-    ms = int(at.timestamp() * 1000)
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand & 0xFFF) << 64
-    value |= 0b10 << 62 | (rand >> 12) & ((1 << 62) - 1)
-    return uuid.UUID(int=value)
-
-
-def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]

@@ -85,7 +85,7 @@ def _threshold_row(result: ThresholdResult) -> list[str]:
 def _print(console: Console, result: Forecast) -> None:
     from rich.table import Table
 
-    from playback.analytics.forecast import MODELS
+    from playback.analytics.growth_models import MODELS
 
     models = Table("model", "holdout error (nRMSE)", "parameters", "note", title="Models")
     for model in result.models:
@@ -150,7 +150,8 @@ def forecast_command(
     months (held out) is kept, and a residual bootstrap gives the intervals."""
     from rich.console import Console
 
-    from playback.analytics.forecast import forecast, parse_threshold, read_series_csv
+    from playback.analytics.forecast import forecast
+    from playback.analytics.series import parse_threshold, read_series_csv
     from playback.kit.progress import progress_bar
 
     errors = Console(stderr=True)

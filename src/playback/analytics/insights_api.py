@@ -46,15 +46,14 @@ MAX_THRESHOLDS = 10
 
 def platform_forecast(db: DB, thresholds: list[str], months_ahead: int) -> Any:
     """The growth forecast of the platform's monthly active users (complete months only)."""
-    from playback.analytics import forecast
+    from playback.analytics.forecast import forecast
+    from playback.analytics.series import Series, parse_threshold
 
     if len(thresholds) > MAX_THRESHOLDS:
         raise Invalid(f"At most {MAX_THRESHOLDS} thresholds.", code="too_many_thresholds")
-    levels = [forecast.parse_threshold(t) for t in thresholds]
-    series = forecast.Series.from_pairs(
-        insights.monthly_active_series(db), name="monthly active users"
-    )
-    return forecast.forecast(series, levels, months_ahead=months_ahead)
+    levels = [parse_threshold(t) for t in thresholds]
+    series = Series.from_pairs(insights.monthly_active_series(db), name="monthly active users")
+    return forecast(series, levels, months_ahead=months_ahead)
 
 
 @router.get("/forecast", responses=error_responses(401, 403, 422))

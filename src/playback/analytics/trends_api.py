@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from playback.accounts.auth import CurrentUser
 from playback.analytics import trends
+from playback.analytics.suggestions import suggestions_for
 from playback.analytics.topics import NAMES
 from playback.analytics.trends_schemas import GapsOut, SuggestionsOut, TrendsOut
 from playback.errors import error_responses
@@ -72,4 +73,4 @@ def suggestions(
     """What you could make next: rising hashtags and sounds in your topics (in your country
     and everywhere) and searches in them that few good videos answer, each with the reason and
     the numbers behind it."""
-    return SuggestionsOut.of(trends.suggestions_for(db, user, limit=limit))
+    return SuggestionsOut.of(suggestions_for(db, user, limit=limit))

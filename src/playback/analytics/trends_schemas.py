@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from playback.analytics import trends
+from playback.analytics.suggestions import Suggestion
 
 
 class SeriesPointOut(BaseModel):
@@ -146,7 +147,7 @@ class SuggestionsOut(BaseModel):
     items: list[SuggestionOut]
 
     @classmethod
-    def of(cls, suggestions: list[trends.Suggestion]) -> SuggestionsOut:
+    def of(cls, suggestions: list[Suggestion]) -> SuggestionsOut:
         return cls(
             items=[
                 SuggestionOut(
