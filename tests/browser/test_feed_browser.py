@@ -170,9 +170,7 @@ def test_following_from_the_rail(
 
     follow = page.locator("[data-testid=slide]").first.locator("[data-testid=follow-button]")
     expect(follow).to_have_attribute("aria-label", "Follow @maya")
-    with page.expect_response(
-        lambda r: "/follow" in r.url and r.request.method == "PUT"
-    ) as done:
+    with page.expect_response(lambda r: "/follow" in r.url and r.request.method == "PUT") as done:
         follow.click()
     assert done.value.status == 200
     assert done.value.url.endswith(f"/follow?video_id={video_id}")  # the video that won sam

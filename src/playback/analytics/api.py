@@ -18,6 +18,7 @@ from playback.analytics import rhythm, service
 from playback.analytics.schemas import (
     AudienceOut,
     OverviewOut,
+    PeriodOut,
     RhythmOut,
     VideoListOut,
     VideoReportOut,
@@ -34,7 +35,9 @@ Creator = Annotated[
     str | None, Query(max_length=24, description="your own handle; anyone else's is 404")
 ]
 ERRORS = error_responses(401, 404, 422)
-CSV = {200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}}
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "The figures as CSV"}
+}
 
 
 def _scope(
@@ -76,7 +79,7 @@ def videos(
     """Your videos with their views, plays and watch time in the period, most viewed first."""
     owner, period = _scope(user, creator, start, end)
     return VideoListOut(
-        period={"start": period.start, "end": period.end},  # type: ignore[arg-type]
+        period=PeriodOut(start=period.start, end=period.end),
         items=[_summary(item) for item in service.video_list(db, owner, period)],
     )
 

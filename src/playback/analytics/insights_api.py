@@ -72,4 +72,4 @@ def growth_forecast(
     intervals, and the projection. 422 ``series_too_short`` (and the other ``series_*``
     codes) rather than a forecast the data cannot support."""
     insights.check_admin(user)
-    return platform_forecast(db, threshold or [], months_ahead).to_json()  # type: ignore[no-any-return]
+    return platform_forecast(db, threshold or [], months_ahead).to_json()

@@ -130,7 +130,7 @@ def roll(db: Session, *, until: dt.datetime | None = None, batch: int = BATCH) -
     returns how many were rolled up (fewer than ``batch`` when none are left)."""
     until = until if until is not None else utcnow() - LAG
     state = _claim_state(db)
-    rows = db.execute(
+    rows: list[Any] = db.execute(
         sa.select(
             WatchEvent.id,
             WatchEvent.video_id,
@@ -151,7 +151,7 @@ def roll(db: Session, *, until: dt.datetime | None = None, batch: int = BATCH) -
         .where(WatchEvent.id > state.last_event_id)
         .order_by(WatchEvent.id)
         .limit(batch)
-    ).all()
+    ).all()  # type: ignore[assignment]
     cut = next((i for i, r in enumerate(rows) if r.created_at >= until), len(rows))
     rows = rows[:cut]
     if not rows:

@@ -184,7 +184,7 @@ def video_list(
         .where(Video.creator_id == creator.id, Video.status.in_(("ready", "withdrawn")))
         .order_by(Video.created_at.desc())
     ).all()
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "video": v,
             "views": int(sums[v.id].views) if v.id in sums else 0,

@@ -189,8 +189,8 @@ def _keep_days(db: Session, deltas: Sequence[Any]) -> None:
     video_ids = {d.target_id for d in deltas if d.kind in VIDEO_KINDS}
     creators: dict[uuid.UUID, uuid.UUID] = {}
     if video_ids:
-        rows = db.execute(sa.select(Video.id, Video.creator_id).where(Video.id.in_(video_ids)))
-        creators = dict(rows.all())
+        found = db.execute(sa.select(Video.id, Video.creator_id).where(Video.id.in_(video_ids)))
+        creators = dict(found.all())
     days: dict[tuple[uuid.UUID, dt.date, str], int] = defaultdict(int)
     for d in deltas:
         day = d.created_at.date()
