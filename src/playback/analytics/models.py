@@ -40,6 +40,8 @@ class AudienceMember(Base):
     __table_args__ = (
         # Erasure finds a person's numbers in every scope.
         Index("ix_audience_members_viewer_key", "viewer_key"),
+        # A scope's next number, and no number given twice.
+        Index("ix_audience_members_scope_id_idx", "scope_id", "idx", unique=True),
     )
 
     scope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -49,7 +49,7 @@ from playback.media.models import Video, VideoHashtag
 
 STATE = "watch_events"
 LAG = dt.timedelta(seconds=30)
-BATCH = 20_000
+BATCH = 5_000  # about half a second of SQLite's write lock per batch
 SUMS = ["plays", "views", "watch_ms"]
 AGE_BANDS = ("13-15", "16-17", "18-24", "25-34", "35-44", "45-54", "55+")
 UNKNOWN_AGE = "unknown"  # a viewer who was not logged in
@@ -333,11 +333,13 @@ def _numbers(
             known.update((key, idx) for key, idx in rows)
         missing = sorted(keys - known.keys())
         if missing:
-            # Only the rollup numbers viewers, one roll at a time, and numbers are never taken
-            # back (erasure renames a member): the next number is the scope's count.
-            start = (
-                db.scalar(sa.select(sa.func.count()).where(AudienceMember.scope_id == scope)) or 0
+            # Only the rollup numbers viewers, one roll at a time (the unique index would
+            # refuse a second numbering), and numbers are never taken back: erasure renames a
+            # member. The next number follows the scope's highest (one index probe).
+            highest = db.scalar(
+                sa.select(sa.func.max(AudienceMember.idx)).where(AudienceMember.scope_id == scope)
             )
+            start = 0 if highest is None else highest + 1
             for i, key in enumerate(missing):
                 known[key] = start + i
                 new_rows.append({"scope_id": scope, "viewer_key": key, "idx": start + i})

@@ -29,6 +29,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audience_members", schema=None) as batch_op:
         batch_op.create_index("ix_audience_members_viewer_key", ["viewer_key"], unique=False)
+        batch_op.create_index("ix_audience_members_scope_id_idx", ["scope_id", "idx"], unique=True)
 
     op.create_table(
         "count_days",
@@ -228,6 +229,7 @@ def downgrade() -> None:
     op.drop_table("platform_days")
     op.drop_table("count_days")
     with op.batch_alter_table("audience_members", schema=None) as batch_op:
+        batch_op.drop_index("ix_audience_members_scope_id_idx")
         batch_op.drop_index("ix_audience_members_viewer_key")
 
     op.drop_table("audience_members")
