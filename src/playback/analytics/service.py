@@ -112,17 +112,7 @@ class Totals:
 def overview(db: Session, creator: User, period: Period) -> dict[str, Any]:
     """Totals and a day-by-day series for the period, the profile's total likes and the next
     milestone."""
-    rows = db.execute(
-        sa.select(
-            CreatorDay.day,
-            CreatorDay.plays,
-            CreatorDay.views,
-            CreatorDay.watch_ms,
-            CreatorDay.viewers,
-        ).where(
-            CreatorDay.creator_id == creator.id, CreatorDay.day.between(period.start, period.end)
-        )
-    ).all()
+    rows = _creator_days(db, creator.id, period)
     daily: dict[dt.date, dict[str, int]] = {d: _zero_day() for d in period.days}
     for r in rows:
         daily[r.day].update(plays=r.plays, views=r.views, watch_ms=r.watch_ms)
@@ -139,6 +129,24 @@ def overview(db: Session, creator: User, period: Period) -> dict[str, Any]:
         "next_milestone": next((m for m in MILESTONES if m > total_likes), None),
         "daily": [{"day": d, **v} for d, v in sorted(daily.items())],
     }
+
+
+def _creator_days(db: Session, creator_id: uuid.UUID, period: Period) -> list[Any]:
+    """The creator's days in the period, with their viewer sets. A long period reads
+    megabytes of sets: on PostgreSQL they come in binary (as text, bytea is sent in hex and
+    decoding it costs more than the query), stored uncompressed (migration 0014)."""
+    query = sa.select(
+        CreatorDay.day, CreatorDay.plays, CreatorDay.views, CreatorDay.watch_ms, CreatorDay.viewers
+    ).where(CreatorDay.creator_id == creator_id, CreatorDay.day.between(period.start, period.end))
+    if db.get_bind().dialect.name != "postgresql":
+        return list(db.execute(query).all())
+    from psycopg.rows import namedtuple_row
+
+    compiled = query.compile(dialect=db.get_bind().dialect)
+    driver = db.connection().connection.driver_connection
+    with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:  # type: ignore[union-attr]
+        cursor.execute(str(compiled), compiled.params)
+        return list(cursor.fetchall())
 
 
 def _zero_day() -> dict[str, int]:
