@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 
 from playback.accounts.models import User
 from playback.analytics import bitmaps, topics
-from playback.analytics.models import PLATFORM, AudienceMember, CreatorAudienceDay, PlatformDay
-from playback.analytics.rollups import AGE_BANDS, UNKNOWN_AGE, age_band_on, rolled_up_at
+from playback.analytics.models import PLATFORM, CreatorAudienceDay, PlatformDay
+from playback.analytics.rollups import (
+    AGE_BANDS,
+    UNKNOWN_AGE,
+    age_band_on,
+    numbers_of,
+    rolled_up_at,
+)
 from playback.errors import Forbidden
 from playback.kit.time import today
 from playback.media.models import Hashtag, Video, VideoHashtag
@@ -180,7 +186,7 @@ def retention_cohorts(db: Session, start: dt.date, end: dt.date) -> list[dict[st
         sa.select(User.id, User.created_at).where(User.created_at >= since, User.created_at < until)
     ).all()
     keys = {f"user:{uid}": created_at.date() for uid, created_at in people}
-    numbers = _numbers_of(db, keys)
+    numbers = numbers_of(db, PLATFORM, keys)
     last_day = db.scalar(sa.select(sa.func.max(PlatformDay.day)))
     wanted = {day + dt.timedelta(days=n) for day in keys.values() for n in RETENTION_DAYS}
     active = {
@@ -254,44 +260,29 @@ def creators_share(db: Session, start: dt.date, end: dt.date) -> list[dict[str, 
     creators_by_month: dict[str, set[str]] = defaultdict(set)
     for creator_id, created_at in posted:
         creators_by_month[str(Month.of(created_at.date()))].add(f"user:{creator_id}")
-    numbers = _numbers_of(db, set().union(*creators_by_month.values()))
-    days = _days(db, start, end)
+    numbers = numbers_of(db, PLATFORM, set().union(*creators_by_month.values()))
+    blobs: dict[str, list[bytes]] = defaultdict(list)
+    for d, row in _days(db, start, end).items():
+        blobs[str(Month.of(d))].append(row.active)
     out = []
-    for m in active_users(db, start, end)["monthly"]:
-        month = Month.of(dt.date.fromisoformat(f"{m['month']}-01"))
-        blobs = [r.active for d, r in days.items() if Month.of(d) == month]
-        active = np.unique(np.concatenate([bitmaps.decode(b) for b in blobs])) if blobs else None
+    for month in map(str, months_between(start, end)):
+        decoded = [bitmaps.decode(b) for b in blobs[month]]
+        active = np.unique(np.concatenate(decoded)) if decoded else None
+        n_active = 0 if active is None else int(active.size)
         creators = sum(
             1
-            for key in creators_by_month[m["month"]]
+            for key in creators_by_month[month]
             if key in numbers and _contains(active, numbers[key])
         )
         out.append(
             {
-                "month": m["month"],
-                "active": m["active"],
+                "month": month,
+                "active": n_active,
                 "creators": creators,
-                "share": creators / m["active"] if m["active"] else 0.0,
+                "share": creators / n_active if n_active else 0.0,
             }
         )
     return out
-
-
-def _numbers_of(db: Session, keys: Any) -> dict[str, int]:
-    """The platform numbers of viewer keys (accounts that never watched have none)."""
-    listed = sorted(keys)
-    numbers: dict[str, int] = {}
-    for i in range(0, len(listed), 5000):
-        numbers.update(
-            (k, idx)
-            for k, idx in db.execute(
-                sa.select(AudienceMember.viewer_key, AudienceMember.idx).where(
-                    AudienceMember.scope_id == PLATFORM,
-                    AudienceMember.viewer_key.in_(listed[i : i + 5000]),
-                )
-            )
-        )
-    return numbers
 
 
 def _contains(numbers: np.ndarray | None, idx: int) -> bool:

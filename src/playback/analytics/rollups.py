@@ -42,7 +42,7 @@ from playback.analytics.models import (
     VideoHour,
     VideoSourceDay,
 )
-from playback.db import upsert_add
+from playback.db import insert_or_ignore, upsert_add
 from playback.engagement.models import WatchEvent
 from playback.kit.time import utcnow
 from playback.media.models import Video, VideoHashtag
@@ -200,8 +200,6 @@ def _claim_state(db: Session) -> RollupState:
         query = query.with_for_update()
     state = db.scalar(query)
     if state is None:
-        from playback.db import insert_or_ignore
-
         insert_or_ignore(
             db, RollupState.__table__, name=STATE, last_event_id=0, updated_at=utcnow()
         )
@@ -313,6 +311,19 @@ def _seen(
     return np.fromiter((numbers[k] for k in keys), dtype=np.uint32, count=len(keys))
 
 
+def numbers_of(db: Session, scope: uuid.UUID, keys: Iterable[str]) -> dict[str, int]:
+    """The numbers of viewer keys within a scope (a viewer never rolled up there has none)."""
+    known: dict[str, int] = {}
+    for chunk in _chunks(sorted(keys), 5000):
+        rows = db.execute(
+            sa.select(AudienceMember.viewer_key, AudienceMember.idx).where(
+                AudienceMember.scope_id == scope, AudienceMember.viewer_key.in_(chunk)
+            )
+        )
+        known.update((key, idx) for key, idx in rows)
+    return known
+
+
 def _numbers(
     db: Session, viewers: dict[tuple[uuid.UUID, dt.date], set[str]]
 ) -> dict[uuid.UUID, dict[str, int]]:
@@ -323,14 +334,7 @@ def _numbers(
     numbers: dict[uuid.UUID, dict[str, int]] = {}
     new_rows: list[dict[str, Any]] = []
     for scope, keys in sorted(by_scope.items()):
-        known: dict[str, int] = {}
-        for chunk in _chunks(sorted(keys), 5000):
-            rows = db.execute(
-                sa.select(AudienceMember.viewer_key, AudienceMember.idx).where(
-                    AudienceMember.scope_id == scope, AudienceMember.viewer_key.in_(chunk)
-                )
-            )
-            known.update((key, idx) for key, idx in rows)
+        known = numbers_of(db, scope, keys)
         missing = sorted(keys - known.keys())
         if missing:
             # Only the rollup numbers viewers, one roll at a time (the unique index would
@@ -414,20 +418,17 @@ def _write_with_sets(
 
 
 def _add_histograms(stored: bytes, counts: np.ndarray) -> bytes:
-    before = np.frombuffer(stored, dtype="<u4").astype(np.int64)
-    size = max(before.size, counts.size)
-    total = np.zeros(size, dtype=np.int64)
-    total[: before.size] += before
-    total[: counts.size] += counts
-    return total.astype("<u4").tobytes()
+    return _sum([np.frombuffer(stored, dtype="<u4"), counts]).astype("<u4").tobytes()
 
 
 def histogram(blobs: Iterable[bytes]) -> np.ndarray:
     """The sum of stored per-second histograms."""
-    arrays = [np.frombuffer(b, dtype="<u4").astype(np.int64) for b in blobs if b]
-    if not arrays:
-        return np.zeros(0, dtype=np.int64)
-    total = np.zeros(max(a.size for a in arrays), dtype=np.int64)
+    return _sum([np.frombuffer(b, dtype="<u4") for b in blobs])
+
+
+def _sum(arrays: list[np.ndarray]) -> np.ndarray:
+    """Arrays of counts of different lengths added up, as the longest."""
+    total = np.zeros(max((a.size for a in arrays), default=0), dtype=np.int64)
     for a in arrays:
         total[: a.size] += a
     return total
