@@ -3,7 +3,6 @@ retention cohorts, the content mix, creators, and the growth forecast."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,19 +14,10 @@ from playback.analytics.schemas import InsightsOut
 from playback.errors import Invalid
 from playback.kit.web import DB
 from playback.web.pages import PageAuth, render
+from playback.web.studio import query_date
 
 router = APIRouter(include_in_schema=False)
 FORECAST_MONTHS = 36
-
-
-def _date(request: Request, name: str) -> dt.date | None:
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{name} is not a date (YYYY-MM-DD).", code="bad_date") from None
 
 
 @router.get("/insights", response_class=HTMLResponse)
@@ -35,7 +25,7 @@ def insights_page(request: Request, db: DB, auth: PageAuth) -> Response:
     if auth is None:
         return RedirectResponse("/login?next=/insights", status_code=303)
     insights.check_admin(auth.user)
-    period = insights_period(_date(request, "from"), _date(request, "to"))
+    period = insights_period(query_date(request, "from"), query_date(request, "to"))
     report = InsightsOut.model_validate(insights.overview(db, period.start, period.end))
     thresholds = request.query_params.get("thresholds", "600M, 1B")
     return render(

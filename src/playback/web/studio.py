@@ -29,20 +29,21 @@ def _login(next_url: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={next_url}", status_code=303)
 
 
+def query_date(request: Request, name: str) -> dt.date | None:
+    """A date in a page's query string (422 ``bad_date`` if it is not one)."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name} is not a date (YYYY-MM-DD).", code="bad_date") from None
+
+
 def _period(request: Request) -> service.Period:
     """The period in the query (``from``/``to``, or ``days``), checked like the API's."""
     q = request.query_params
-
-    def day(name: str) -> dt.date | None:
-        value = q.get(name)
-        if not value:
-            return None
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise Invalid(f"{name} is not a date (YYYY-MM-DD).", code="bad_date") from None
-
-    start, end = day("from"), day("to")
+    start, end = query_date(request, "from"), query_date(request, "to")
     if start is None and q.get("days", "").isdigit():
         end = end or today()
         start = end - dt.timedelta(days=int(q["days"]) - 1)
