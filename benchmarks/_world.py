@@ -118,18 +118,27 @@ class Target:
 
 
 @contextlib.contextmanager
-def target(kind: str, workdir: Path, pg_url: str = DEFAULT_PG_URL) -> Iterator[Target]:
-    """A fresh, empty database: SQLite in ``workdir/<kind>``, or a new ``bench_<random>`` schema
-    in PostgreSQL, dropped again at the end."""
+def target(
+    kind: str,
+    workdir: Path,
+    pg_url: str = DEFAULT_PG_URL,
+    *,
+    schema: str | None = None,
+    keep: bool = False,
+) -> Iterator[Target]:
+    """A fresh, empty database: SQLite in ``workdir/<kind>``, or a new schema in PostgreSQL
+    (``schema``, one an interrupted run left behind dropped first, or ``bench_<random>``),
+    dropped again at the end unless ``keep``."""
     data_dir = workdir / kind
     data_dir.mkdir(parents=True, exist_ok=True)
     if kind == "sqlite":
         yield Target(kind, data_dir)
         return
-    schema = f"bench_{secrets.token_hex(4)}"
+    schema = schema or f"bench_{secrets.token_hex(4)}"
     admin = sa.create_engine(_psycopg(pg_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as exc:
         admin.dispose()
@@ -139,8 +148,9 @@ def target(kind: str, workdir: Path, pg_url: str = DEFAULT_PG_URL) -> Iterator[T
     try:
         yield Target(kind, data_dir, database_url=url, schema=schema)
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
 
 

@@ -84,6 +84,7 @@ from _world import (
     open_database,
     password_hash,
     session_rows,
+    target,
     verdict,
     video_row,
     warn_if_busy,
@@ -119,35 +120,6 @@ FILES = (("original.mp4", 4096), ("video.mp4", 4096), ("poster.jpg", 1024))  # p
 
 
 # --- where the data lives -------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def erasure_target(kind: str, workdir: Path, pg_url: str) -> Iterator[Target]:
-    """Embedded SQLite in ``workdir/sqlite``, or PostgreSQL in the schema ``bench_erasure``
-    (one an interrupted run left behind is dropped first), dropped again at the end."""
-    data_dir = workdir / kind
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if kind == "sqlite":
-        yield Target(kind, data_dir)
-        return
-    admin = sa.create_engine(
-        Settings(database_url=pg_url).sqlalchemy_url, isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{SCHEMA}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise SystemExit(f"PostgreSQL is not reachable at {pg_url}: {exc.orig}") from exc
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{SCHEMA}"
-    try:
-        yield Target(kind, data_dir, database_url=url, schema=SCHEMA)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        admin.dispose()
 
 
 # --- the world ------------------------------------------------------------------------------------
@@ -1436,7 +1408,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="playback-bench-"))
         for kind in kinds:
-            with erasure_target(kind, Path(tmp), args.pg_url) as tgt:
+            with target(kind, Path(tmp), args.pg_url, schema=SCHEMA) as tgt:
                 console.print(f"\n[bold]{tgt.label}[/]")
                 result = bench(tgt, args)
                 report(result, args)

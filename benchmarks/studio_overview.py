@@ -99,6 +99,7 @@ from _world import (
     open_database,
     password_hash,
     session_rows,
+    target,
     uuid7_at,
     verdict,
     video_row,
@@ -112,7 +113,6 @@ from playback.analytics import bitmaps, rollups
 from playback.analytics import service as studio
 from playback.analytics.models import CreatorDay, RollupState
 from playback.analytics.schemas import OverviewOut
-from playback.config import Settings
 from playback.db import Database
 from playback.engagement import counters
 from playback.engagement.models import WATCH_SOURCES, CountDay, CounterDelta, Like, WatchEvent
@@ -160,36 +160,6 @@ AGES = ((13, 0.06), (16, 0.08), (18, 0.30), (25, 0.28), (35, 0.15), (45, 0.08), 
 
 
 # --- where the data lives ------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def studio_target(kind: str, workdir: Path, pg_url: str, keep: bool) -> Iterator[Target]:
-    """Embedded SQLite in ``workdir/sqlite``, or PostgreSQL in the schema ``bench_studio`` (one an
-    interrupted run left behind is dropped first), dropped again at the end unless ``keep``."""
-    data_dir = workdir / kind
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if kind == "sqlite":
-        yield Target(kind, data_dir)
-        return
-    admin = sa.create_engine(
-        Settings(database_url=pg_url).sqlalchemy_url, isolation_level="AUTOCOMMIT"
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-            conn.execute(sa.text(f'CREATE SCHEMA "{SCHEMA}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        raise SystemExit(f"PostgreSQL is not reachable at {pg_url}: {exc.orig}") from exc
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options=-csearch_path%3D{SCHEMA}"
-    try:
-        yield Target(kind, data_dir, database_url=url, schema=SCHEMA)
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        admin.dispose()
 
 
 def database_size(database: Database, tgt: Target) -> tuple[int, list[tuple[str, int]]]:
@@ -1688,7 +1658,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="playback-bench-"))
         for kind in kinds:
-            with studio_target(kind, Path(tmp), args.pg_url, args.keep) as tgt:
+            with target(kind, Path(tmp), args.pg_url, schema=SCHEMA, keep=args.keep) as tgt:
                 console.print(f"\n[bold]{tgt.label}[/]")
                 result = bench(tgt, args)
                 report(result, args)
