@@ -4,7 +4,8 @@ the studio, /trends and /insights show something: monthly actives that rise and 
 hashtag surging in Brazil and Spain, searches with few answers.
 
 The demo's videos are inserted as ready rows with the demo captions (transcoding them all would
-take a minute); the history is a short one with a small audience."""
+take a minute); the history is a short one with a small audience, made at moments of the day and
+the month that once broke it."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from playback.demo_history import SURGE_COUNTRIES, HistorySummary, seed_demo_his
 from playback.engagement.models import Like, WatchEvent
 from playback.engagement.reconcile import do_reconcile
 from playback.kit.ids import new_id
-from playback.kit.time import utcnow
+from playback.kit.time import set_clock, utcnow
 from playback.media import service as media
 from playback.media.models import Video
 from playback.social.models import Follow
@@ -98,8 +99,16 @@ def _demo_world(database: Database) -> None:
         seed_demo_engagement(db)
 
 
-@pytest.fixture
-def history(database: Database) -> HistorySummary:
+# The history depends on the hour it is made: just after midnight UTC (today's window has barely
+# begun), on a month's last day (that month is not over yet), and now.
+STARTS = ("2026-11-28T02:12:00", "2026-11-30T05:00:00", None)
+
+
+@pytest.fixture(params=STARTS, ids=("after-midnight", "month-end", "now"))
+def history(database: Database, request: pytest.FixtureRequest) -> HistorySummary:
+    if request.param is not None:  # that moment, with the clock running on from it
+        began, real = dt.datetime.fromisoformat(request.param).replace(tzinfo=dt.UTC), utcnow()
+        set_clock(lambda: began + (dt.datetime.now(dt.UTC) - real))
     _demo_world(database)
     summary = seed_demo_history(database, months=MONTHS, audience=AUDIENCE)
     assert summary.seeded

@@ -32,6 +32,7 @@ Progress = Callable[[str, int, int], None]  # (step, done, total), as kit.progre
 
 HANDLE = "fan.{:04d}"  # the audience's handles; the first one marks the history as made
 SCHEDULE_DAYS = 548  # DemoVideo.days_ago is laid out over 18 months: fitted to the history
+KEPT_DAYS = 7.0  # a video posted within this many days keeps its age in any history
 
 # Where the audience lives (weights) and its names.
 COUNTRIES = {
@@ -191,7 +192,10 @@ def _schedule(
         )
         if item is None:
             continue
-        at = max(now - dt.timedelta(days=item.days_ago * scale), start)
+        # A shorter history compresses the schedule, but last week's posts keep their age:
+        # the surging video must be out before the surge (the trends' recent window).
+        days_ago = max(item.days_ago * scale, min(item.days_ago, KEPT_DAYS))
+        at = max(now - dt.timedelta(days=days_ago), start)
         if video.sound_id is not None:
             starts = db.scalar(
                 sa.select(sa.func.min(Licence.starts_on)).where(Licence.sound_id == video.sound_id)

@@ -121,9 +121,11 @@ def monthly_active_series(db: Session, *, complete_only: bool = True) -> list[tu
     """Monthly active users for every month with rollups, oldest first (the current, unfinished
     month left out unless asked): the series the growth forecast is fitted to."""
     first = db.scalar(sa.select(sa.func.min(PlatformDay.day)))
-    if first is None:
+    # Today is not over: on a month's last day that month is still unfinished.
+    last = today() if not complete_only else today() - dt.timedelta(days=1)
+    if first is None or first > last:
         return []
-    series = active_users(db, first, today())["monthly"]
+    series = active_users(db, first, last)["monthly"]
     if complete_only and series and series[-1]["partial"]:
         series = series[:-1]
     return [(dt.date.fromisoformat(f"{m['month']}-01"), m["active"]) for m in series]
