@@ -36,7 +36,10 @@ def test_an_export_holds_everything_the_account_made_and_did(
     client: TestClient, clip: Path, tmp_path: Path
 ) -> None:
     _, me = signup_and_login(client, "exporter")
-    assert client.patch("/api/v1/me", json={"bio": "hi there"}, headers=me).status_code == 200
+    settings = {"bio": "hi there", "time_zone": "Europe/Berlin", "hide_like_counts": True}
+    assert client.patch("/api/v1/me", json=settings, headers=me).status_code == 200
+    on_break = client.put("/api/v1/me/break", json={"message": "back soon"}, headers=me)
+    assert on_break.status_code == 200, on_break.text
     _, friend = signup_and_login(client, "friend")
     mine = post_video(client, me, clip, caption="my first #dance")
     theirs = post_video(client, friend, clip, caption="theirs")
@@ -79,6 +82,11 @@ def test_an_export_holds_everything_the_account_made_and_did(
         "hi there",
         1,
     )
+    kept = profile["settings"]
+    assert (kept["time_zone"], kept["hide_like_counts"]) == ("Europe/Berlin", True)
+    assert kept["break"]["message"] == "back soon" and kept["break"]["until"] is None
+    since = (kept["break"]["since"], on_break.json()["since"])
+    assert len({dt.datetime.fromisoformat(t.replace("Z", "+00:00")) for t in since}) == 1
     videos = read("videos.json")
     assert isinstance(videos, list) and [v["id"] for v in videos] == [mine]
     assert videos[0]["caption"] == "my first #dance"

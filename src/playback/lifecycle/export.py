@@ -52,7 +52,11 @@ Every file is UTF-8 JSON; times are ISO 8601 in UTC; ids are UUIDs.
 profile.json        your account: handle, display_name, bio, email, birthdate, country,
                     private, role, created_at, and the counts others see
                     (follower_count, following_count, video_count, total_likes);
-                    "avatar" names avatar.jpg when you have one
+                    "avatar" names avatar.jpg when you have one; "settings": time_zone,
+                    comment_audience (null: what your age allows), comment_filter (your
+                    filtered words), hide_like_counts, screen_time_minutes (your daily
+                    limit, null without one), and "break" (since, until, message; null when
+                    you are not taking one)
 videos.json         your videos: id, created_at, ready_at, status, caption, visibility,
                     allow_comments, allow_duet, allow_stitch, duration_ms, width, height,
                     sound (title, artist; null without one), remix_kind, remix_of_id,
@@ -180,6 +184,20 @@ def _profile(user: User, has_avatar: bool) -> dict[str, Any]:
         "video_count": user.video_count,
         "total_likes": user.total_likes,
         "avatar": "avatar.jpg" if has_avatar else None,
+        "settings": {
+            "time_zone": user.time_zone,
+            "comment_audience": user.comment_audience,
+            "comment_filter": user.comment_filter,
+            "hide_like_counts": user.hide_like_counts,
+            "screen_time_minutes": user.screen_time_minutes,
+            "break": None
+            if user.break_since is None
+            else {
+                "since": _iso(user.break_since),
+                "until": _iso(user.break_until),
+                "message": user.break_message,
+            },
+        },
     }
 
 
