@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from playback.analytics import rollups
 from playback.analytics.insights import Month
+from playback.analytics.insights_api import _forecast_of
 from playback.analytics.rollups import age_band_on
 from playback.db import Database
 from playback.engagement.models import WatchEvent
@@ -251,3 +252,11 @@ def test_the_platform_forecast_fits_its_monthly_actives(
     drawn = re.findall(r'data-series="observed" data-x="([^"]+)" data-value="([^"]+)"', page.text)
     assert [(m, float(v)) for m, v in drawn] == observed
     assert 'data-testid="forecast-ceiling"' in page.text
+    # Asked again about the same months, the forecast is the one already made.
+    made = _forecast_of.cache_info()
+    again = client.get(
+        "/api/v1/insights/forecast?threshold=500&threshold=1%20billion", headers=admin
+    )
+    assert again.json() == body
+    after = _forecast_of.cache_info()
+    assert (after.hits, after.misses) == (made.hits + 1, made.misses)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.optimize import least_squares
 
 from playback.analytics.growth_models import CEILING_CAP, MODELS, Bounds, Floats, GrowthModel
 from playback.analytics.series import Series, add_months, holdout_size
@@ -58,7 +57,7 @@ def _fit(model: GrowthModel, t: Floats, y: Floats, starts: Sequence[Floats] = ()
     ]
     best: tuple[float, Floats] | None = None
     for start in tries:
-        found = _curve_fit(model, t, scaled, sigma, np.clip(start, lower, upper), (lower, upper))
+        found = _weighted_fit(model, t, scaled, sigma, np.clip(start, lower, upper), (lower, upper))
         if found is None:
             continue
         with np.errstate(all="ignore"):
@@ -80,26 +79,29 @@ def _noise_scale(values: Floats) -> Floats:
     return np.maximum(values, NOISE_FLOOR * float(np.max(values)))
 
 
-def _curve_fit(
+def _weighted_fit(
     model: GrowthModel, t: Floats, y: Floats, sigma: Floats, start: Floats, bounds: Bounds
 ) -> Floats | None:
-    # The covariance curve_fit estimates is not used here, so its warning about it is noise.
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", OptimizeWarning)
+    """Weighted, bounded least squares (what ``curve_fit`` does with bounds, minus the
+    covariance it would estimate and warn about: nothing here uses it). No warning filters are
+    touched, so fits on several threads at once are safe."""
+
+    def residuals(p: Floats) -> Floats:
+        return np.asarray((model.curve(t, *p) - y) / sigma, dtype=float)
+
+    def jacobian(p: Floats) -> Floats:
+        return np.asarray(model.jacobian(t, *p), dtype=float) / sigma[:, None]
+
+    with np.errstate(all="ignore"):  # numpy's error state is per thread
         try:
-            found, _ = curve_fit(
-                model.curve,
-                t,
-                y,
-                p0=start,
-                sigma=sigma,
-                bounds=bounds,
-                jac=model.jacobian,
-                x_scale="jac",
+            found = least_squares(
+                residuals, start, jac=jacobian, bounds=bounds, method="trf", x_scale="jac"
             )
         except (RuntimeError, ValueError):
             return None
-    return found if np.all(np.isfinite(found)) else None
+    if not found.success or not np.all(np.isfinite(found.x)):
+        return None
+    return np.asarray(found.x, dtype=float)
 
 
 def _holdout_error(model: GrowthModel, t: Floats, y: Floats, held: int) -> float | None:

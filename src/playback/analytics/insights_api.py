@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -42,17 +43,29 @@ def platform_insights(
 
 
 MAX_THRESHOLDS = 10
+FORECASTS_KEPT = 32  # forecasts kept in memory, by (months, thresholds, months ahead)
 
 
 def platform_forecast(db: DB, thresholds: list[str], months_ahead: int) -> Any:
     """The growth forecast of the platform's monthly active users (complete months only)."""
-    from playback.analytics.forecast import forecast
-    from playback.analytics.series import Series, parse_threshold
+    from playback.analytics.series import parse_threshold
 
     if len(thresholds) > MAX_THRESHOLDS:
         raise Invalid(f"At most {MAX_THRESHOLDS} thresholds.", code="too_many_thresholds")
-    levels = [parse_threshold(t) for t in thresholds]
-    series = Series.from_pairs(insights.monthly_active_series(db), name="monthly active users")
+    levels = tuple(parse_threshold(t) for t in thresholds)
+    return _forecast_of(tuple(insights.monthly_active_series(db)), levels, months_ahead)
+
+
+@functools.lru_cache(maxsize=FORECASTS_KEPT)
+def _forecast_of(
+    months: tuple[tuple[dt.date, int], ...], levels: tuple[float, ...], months_ahead: int
+) -> Any:
+    """The same months and question always get the same forecast (it is seeded), so one is
+    computed once: the series changes once a month, and 200 bootstrap fits take a while."""
+    from playback.analytics.forecast import forecast
+    from playback.analytics.series import Series
+
+    series = Series.from_pairs(list(months), name="monthly active users")
     return forecast(series, levels, months_ahead=months_ahead)
 
 
