@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from playback.accounts.age_policy import age_on
@@ -315,13 +316,26 @@ def numbers_of(db: Session, scope: uuid.UUID, keys: Iterable[str]) -> dict[str, 
     """The numbers of viewer keys within a scope (a viewer never rolled up there has none)."""
     known: dict[str, int] = {}
     for chunk in _chunks(sorted(keys), 5000):
-        rows = db.execute(
-            sa.select(AudienceMember.viewer_key, AudienceMember.idx).where(
-                AudienceMember.scope_id == scope, AudienceMember.viewer_key.in_(chunk)
-            )
-        )
-        known.update((key, idx) for key, idx in rows)
+        known.update((key, idx) for key, idx in db.execute(_numbers_query(db, scope, chunk)))
     return known
+
+
+def _numbers_query(db: Session, scope: uuid.UUID, keys: list[str]) -> sa.Select[str, int]:
+    if db.get_bind().dialect.name != "postgresql":
+        return sa.select(AudienceMember.viewer_key, AudienceMember.idx).where(
+            AudienceMember.scope_id == scope, AudienceMember.viewer_key.in_(keys)
+        )
+    # PostgreSQL plans a long IN list as a scan of the scope's whole audience; joined to the
+    # keys as an array's rows it probes the primary key once per key instead.
+    wanted = sa.func.unnest(sa.literal(keys, ARRAY(sa.String))).table_valued("key").render_derived()
+    return (
+        sa.select(AudienceMember.viewer_key, AudienceMember.idx)
+        .select_from(wanted)
+        .join(
+            AudienceMember,
+            sa.and_(AudienceMember.scope_id == scope, AudienceMember.viewer_key == wanted.c.key),
+        )
+    )
 
 
 def _numbers(
