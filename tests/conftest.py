@@ -68,7 +68,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     if PG_URL:
-        url = make_pg_schema(f"playback_test_{worker}")
+        url = make_pg_schema(f"playback_test_{worker.lower()}")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'playback.db'}"
     engine = sa.create_engine(url)

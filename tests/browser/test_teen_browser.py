@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 
 from playback.accounts import age_policy
 from playback.db import Database
+from playback.kit.time import utcnow
 from tests.conftest import PASSWORD, post_video, signup_and_login
 from tests.test_teen_protections import _watched as watched
 
@@ -119,7 +120,7 @@ def test_a_14_year_olds_profile_is_private_and_their_video_offers_no_remix(
 def _watched_today(database: Database, user_id: str, minutes: int, time_zone: str) -> None:
     """``minutes`` of watching reported a minute ago (never before the person's local
     midnight, so it counts as today's)."""
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     local = now.astimezone(age_policy.zone(time_zone))
     midnight = dt.datetime.combine(local.date(), dt.time(), tzinfo=local.tzinfo)
     at = max(now - dt.timedelta(minutes=1), midnight.astimezone(dt.UTC))
