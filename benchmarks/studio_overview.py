@@ -1282,17 +1282,11 @@ def dissect(database: Database, world: World, period: studio.Period, explain: bo
         ).where(
             CreatorDay.creator_id == creator.id, CreatorDay.day.between(period.start, period.end)
         )  # fmt: skip
-        # As service.overview reads them (its own reader where it has one: on PostgreSQL it
-        # asks for binary bytea), and, for comparison, as a plain SQLAlchemy query (text).
-        reader = getattr(studio, "_creator_days", None)
+        # As service.overview reads them (the whole months' sets and the days' at the ends; on
+        # PostgreSQL in binary bytea), and, for comparison, every day's set through SQLAlchemy.
         plain_ms, rows = _median_ms(lambda: db.execute(query).all())
-        ms_days = plain_ms
-        other = ""
-        if reader is not None:
-            ms_days, rows = _median_ms(lambda: reader(db, creator.id, period))
-            if not database.is_sqlite:
-                other = f"; {plain_ms:.2f} ms through SQLAlchemy, bytea as hex text"
-        blobs = [r.viewers for r in rows]
+        ms_days, blobs = _median_ms(lambda: studio._viewer_sets(db, creator.id, period))
+        other = f"; every day's set: {plain_ms:.2f} ms through SQLAlchemy"
         dense = sum(1 for b in blobs if b[:1] == b"B")
         size = sum(len(b) for b in blobs)
         ms_union, unique = _median_ms(lambda: bitmaps.union_size(blobs))
@@ -1302,8 +1296,8 @@ def dissect(database: Database, world: World, period: studio.Period, explain: bo
         ms_all, report = _median_ms(lambda: studio.overview(db, creator, period))
         ms_model, _ = _median_ms(lambda: OverviewOut.of(report).model_dump_json())
         lines.append(
-            f"creator_days rows {ms_days:7.2f} ms  ({len(rows)} days; viewer sets "
-            f"{size / 2**20:.2f} MiB: {dense} bitmaps, {len(rows) - dense} number lists{other})"
+            f"viewer sets       {ms_days:7.2f} ms  ({len(blobs)} sets for {len(rows)} days, "
+            f"{size / 2**20:.2f} MiB: {dense} bitmaps, {len(blobs) - dense} number lists{other})"
         )
         lines.append(f"union of the sets {ms_union:7.2f} ms  ({unique:,} unique viewers)")
         lines.append(f"count_days        {ms_counts:7.2f} ms")

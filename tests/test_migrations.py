@@ -97,3 +97,52 @@ def test_upgrading_twice_is_harmless(fresh_engine: sa.Engine) -> None:
     with fresh_engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_creator_months_are_filled_from_the_days_already_rolled_up(
+    fresh_engine: sa.Engine,
+) -> None:
+    """Migration 0016 unites each creator's daily viewer sets by calendar month."""
+    import datetime as dt
+
+    import numpy as np
+
+    from playback.accounts.models import User
+    from playback.analytics import bitmaps
+    from playback.analytics.models import CreatorDay, CreatorMonth
+
+    upgrade(fresh_engine, "0015")
+    creator = uuid.uuid4()
+    days = {
+        dt.date(2026, 9, 3): [1, 2, 3],
+        dt.date(2026, 9, 28): [3, 4, 900],
+        dt.date(2026, 10, 1): [5],
+        dt.date(2026, 10, 2): list(range(0, 4000, 2)),  # dense: a bitmap
+    }
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            sa.insert(User.__table__).values(
+                id=creator, handle="months", password_hash="x", birthdate=dt.date(1990, 1, 1),
+                country="DE",
+            )
+        )  # fmt: skip
+        conn.execute(
+            sa.insert(CreatorDay.__table__),
+            [
+                {"creator_id": creator, "day": day, "viewers": bitmaps.encode(np.array(n))}
+                for day, n in days.items()
+            ],
+        )
+    upgrade(fresh_engine)
+    with fresh_engine.connect() as conn:
+        months = {
+            month: viewers
+            for month, viewers in conn.execute(
+                sa.select(CreatorMonth.month, CreatorMonth.viewers).where(
+                    CreatorMonth.creator_id == creator
+                )
+            )
+        }
+    assert sorted(months) == [dt.date(2026, 9, 1), dt.date(2026, 10, 1)]
+    assert bitmaps.decode(months[dt.date(2026, 9, 1)]).tolist() == [1, 2, 3, 4, 900]
+    assert bitmaps.decode(months[dt.date(2026, 10, 1)]).tolist() == sorted({5, *range(0, 4000, 2)})

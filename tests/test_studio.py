@@ -33,7 +33,7 @@ from playback.kit.time import UTC, set_clock
 from playback.media.models import Video
 from playback.social.models import Follow
 from tests import media_corpus
-from tests.conftest import post_video, signup_and_login
+from tests.conftest import PASSWORD, login, post_video, signup_and_login
 
 FAR = dt.datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -458,3 +458,62 @@ def test_the_rollup_command_rolls_up_what_is_pending(
     assert "rolled up 3 watch events" in result.output
     totals = client.get("/api/v1/studio/overview", headers=creator).json()["totals"]
     assert totals["plays"] == 3 and totals["unique_viewers"] == 3
+
+
+def _month(today: dt.date, back: int) -> dt.date:
+    """The first day of the month ``back`` months before today's."""
+    index = today.year * 12 + today.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def test_unique_viewers_over_months_unite_whole_months_and_edge_days(
+    client: TestClient, database: Database, clip: Path
+) -> None:
+    """Anonymous viewers watch on scattered days across four months; the rollup runs in two
+    rounds (a month's set is united across them). Every period — a whole month, months with
+    days at both ends, from a first or to a last day, within one month, across two partial
+    ones — counts exactly the distinct viewers of its raw events."""
+    import random
+
+    from playback.analytics.models import CreatorMonth
+    from playback.analytics.service import Period, whole_months
+
+    today = dt.datetime.now(UTC).date()
+    m0, m1, m2, m3 = (_month(today, back) for back in (4, 3, 2, 1))
+    first_day, last_day = m0 + dt.timedelta(days=19), m3 + dt.timedelta(days=9)
+    span = (last_day - first_day).days
+    rng = random.Random(5)
+    set_clock(lambda: dt.datetime.combine(first_day, dt.time(6), UTC))
+    creator, headers = signup_and_login(client, "months_mia", age=31)
+    video = post_video(client, headers, clip, caption="month after month")
+    for viewer in range(40):
+        for day in sorted(rng.sample(range(span + 1), 3)):
+            moment = dt.datetime.combine(first_day + dt.timedelta(days=day), dt.time(12), UTC)
+            set_clock(lambda m=moment: m)
+            client.cookies.clear()
+            view(client, video, {"user-agent": f"month-viewer-{viewer}"}, 900, "for_you")
+    set_clock(None)
+    headers = login(client, "months_mia", PASSWORD)  # the session of months ago has expired
+    rollups.roll_all(database, until=dt.datetime.combine(m2, dt.time(), UTC))
+    rollups.roll_all(database, until=FAR)
+    with database.unit_of_work(write=False) as db:
+        assert db.scalar(sa.select(sa.func.count()).select_from(CreatorMonth)) == 4
+
+    last = {m: (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+            for m in (m0, m1, m2, m3)}  # fmt: skip
+    cases = [
+        ((m1, last[m1]), (m1, m1)),  # exactly a month
+        ((first_day, last_day), (m1, m2)),  # whole months and days at both ends
+        ((m1, m2 + dt.timedelta(days=14)), (m1, m1)),  # from a first day
+        ((m0 + dt.timedelta(days=25), last[m2]), (m1, m2)),  # to a last day
+        ((m1 + dt.timedelta(days=3), m1 + dt.timedelta(days=20)), None),  # within a month
+        ((first_day, m1 + dt.timedelta(days=5)), None),  # two partial months
+    ]
+    for (start, end), months in cases:
+        assert whole_months(Period(start, end)) == months, (start, end)
+        response = client.get(f"/api/v1/studio/overview?from={start}&to={end}", headers=headers)
+        assert response.status_code == 200, response.text
+        events = raw_events(database, creator["id"], start, end)
+        assert events, (start, end)
+        expected = len({e.WatchEvent.viewer_key for e in events})
+        assert response.json()["totals"]["unique_viewers"] == expected, (start, end)

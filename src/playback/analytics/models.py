@@ -114,6 +114,20 @@ class CreatorDay(_Plays, Base):
     viewers: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # see bitmaps.py
 
 
+class CreatorMonth(Base):
+    """The union of a creator's daily viewer sets over a calendar month (``month``: its first
+    day), kept by the rollup with the days, so that a long period's unique viewers unite a few
+    months and the days at its ends instead of every day."""
+
+    __tablename__ = "creator_months"
+
+    creator_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    viewers: Mapped[bytes] = mapped_column(LargeBinary, default=b"")  # see bitmaps.py
+
+
 class CreatorAudienceDay(_Plays, Base):
     """A creator's plays by a viewer attribute: ``dimension`` "age" (the viewer's age band on
     the day) or "country" (the event's territory)."""

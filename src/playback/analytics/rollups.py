@@ -36,6 +36,7 @@ from playback.analytics.models import (
     CreatorAudienceDay,
     CreatorDay,
     CreatorHour,
+    CreatorMonth,
     PlatformDay,
     RollupState,
     TrendDay,
@@ -295,6 +296,14 @@ def _write(db: Session, sums: _Batch) -> None:
     for (creator, day), s in sorted(sums.creator_days.items()):
         creator_rows.append(s.row(creator_id=creator, day=day, new=_seen(seen, sums, creator, day)))
     _write_with_sets(db, CreatorDay, "viewers", creator_rows, ["creator_id", "day"])
+    months: dict[tuple[uuid.UUID, dt.date], list[np.ndarray]] = defaultdict(list)
+    for row in creator_rows:
+        months[(row["creator_id"], row["day"].replace(day=1))].append(row["new"])
+    month_rows = [
+        {"creator_id": creator, "month": month, "new": np.concatenate(parts)}
+        for (creator, month), parts in sorted(months.items())
+    ]
+    _write_with_sets(db, CreatorMonth, "viewers", month_rows, ["creator_id", "month"], sums=[])
     platform_rows = []
     for day, s in sorted(sums.platform_days.items()):
         platform_rows.append(s.row(day=day, new=_seen(seen, sums, PLATFORM, day)))
@@ -408,9 +417,11 @@ def _write_with_sets(
     rows: list[dict[str, Any]],
     keys: list[str],
     count: str | None = None,
+    sums: list[str] | None = None,
 ) -> None:
     """Rows whose ``column`` is a set of viewer numbers: the batch's numbers (``new``) are
-    united with the stored set."""
+    united with the stored set (and the ``sums``, the plays, views and watch time unless told,
+    added)."""
     if not rows:
         return
     key_cols = [getattr(model, k) for k in keys]
@@ -424,11 +435,15 @@ def _write_with_sets(
         )
         for row in db.execute(sa.select(*key_cols, getattr(model, column)).where(where)):
             stored[tuple(row[: len(keys)])] = row[-1]
+    written: list[dict[str, Any]] = []
     for r, key in zip(rows, wanted, strict=True):
-        r[column] = bitmaps.add(stored.get(key, b""), r.pop("new"))
+        out = {k: v for k, v in r.items() if k != "new"}
+        out[column] = bitmaps.add(stored.get(key, b""), r["new"])
         if count is not None:
-            r[count] = bitmaps.size(r[column])
-    upsert_add(db, model, rows, keys, SUMS, replace=[column] + ([count] if count else []))
+            out[count] = bitmaps.size(out[column])
+        written.append(out)
+    adds = SUMS if sums is None else sums
+    upsert_add(db, model, written, keys, adds, replace=[column] + ([count] if count else []))
 
 
 def _add_histograms(stored: bytes, counts: np.ndarray) -> bytes:

@@ -25,6 +25,7 @@ from playback.analytics.models import (
     CreatorAudienceDay,
     CreatorDay,
     CreatorHour,
+    CreatorMonth,
     VideoDay,
     VideoHour,
     VideoSourceDay,
@@ -38,6 +39,7 @@ from playback.kit.time import UTC, today
 from playback.media.models import Video
 from playback.social.models import Follow
 
+ONE_DAY = dt.timedelta(days=1)
 DEFAULT_DAYS = 28
 MAX_DAYS = 366
 HOURLY_UP_TO_DAYS = 7  # a shorter period also gets its views hour by hour
@@ -112,14 +114,17 @@ class Totals:
 def overview(db: Session, creator: User, period: Period) -> dict[str, Any]:
     """Totals and a day-by-day series for the period, the profile's total likes and the next
     milestone."""
-    rows = _creator_days(db, creator.id, period)
     daily: dict[dt.date, dict[str, int]] = {d: _zero_day() for d in period.days}
-    for r in rows:
-        daily[r.day].update(plays=r.plays, views=r.views, watch_ms=r.watch_ms)
+    for day, plays, views, watch_ms in db.execute(
+        sa.select(CreatorDay.day, CreatorDay.plays, CreatorDay.views, CreatorDay.watch_ms).where(
+            CreatorDay.creator_id == creator.id, CreatorDay.day.between(period.start, period.end)
+        )
+    ):
+        daily[day].update(plays=plays, views=views, watch_ms=watch_ms)
     for day, kind, delta in _count_days(db, creator.id, period):
         daily[day][kind] += delta
     totals = {k: sum(d[k] for d in daily.values()) for k in _zero_day()}
-    totals["unique_viewers"] = bitmaps.union_size(r.viewers for r in rows)
+    totals["unique_viewers"] = bitmaps.union_size(_viewer_sets(db, creator.id, period))
     total_likes = counters.user_counts(db, [creator])[creator.id].total_likes
     return {
         "period": period,
@@ -131,22 +136,57 @@ def overview(db: Session, creator: User, period: Period) -> dict[str, Any]:
     }
 
 
-def _creator_days(db: Session, creator_id: uuid.UUID, period: Period) -> list[Any]:
-    """The creator's days in the period, with their viewer sets. A long period reads
-    megabytes of sets: on PostgreSQL they come in binary (as text, bytea is sent in hex and
-    decoding it costs more than the query), stored uncompressed (migration 0014)."""
-    query = sa.select(
-        CreatorDay.day, CreatorDay.plays, CreatorDay.views, CreatorDay.watch_ms, CreatorDay.viewers
-    ).where(CreatorDay.creator_id == creator_id, CreatorDay.day.between(period.start, period.end))
-    if db.get_bind().dialect.name != "postgresql":
-        return list(db.execute(query).all())
-    from psycopg.rows import namedtuple_row
+def whole_months(period: Period) -> tuple[dt.date, dt.date] | None:
+    """The first days of the first and the last calendar month lying wholly in the period
+    (None when none does)."""
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    last = period.end.replace(day=1)  # the end's month, unless the end is not its last day
+    if _next_month(period.end) - ONE_DAY != period.end:
+        last = (last - ONE_DAY).replace(day=1)
+    return (first, last) if first <= last else None
 
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _viewer_sets(db: Session, creator_id: uuid.UUID, period: Period) -> list[bytes]:
+    """Sets whose union is the creator's viewers over the period: the months lying wholly in
+    it (``creator_months``) and the days at its ends, so a long period reads a few sets rather
+    than one a day."""
+    months = whole_months(period)
+    if months is None:
+        return _sets(db, _day_sets(creator_id, period.start, period.end))
+    first, last = months
+    return (
+        _sets(db, _day_sets(creator_id, period.start, first - ONE_DAY))
+        + _sets(
+            db,
+            sa.select(CreatorMonth.viewers).where(
+                CreatorMonth.creator_id == creator_id, CreatorMonth.month.between(first, last)
+            ),
+        )
+        + _sets(db, _day_sets(creator_id, _next_month(last), period.end))
+    )
+
+
+def _day_sets(creator_id: uuid.UUID, start: dt.date, end: dt.date) -> sa.Select[bytes]:
+    return sa.select(CreatorDay.viewers).where(
+        CreatorDay.creator_id == creator_id, CreatorDay.day.between(start, end)
+    )
+
+
+def _sets(db: Session, query: sa.Select[bytes]) -> list[bytes]:
+    """The viewer sets a query selects. A long period reads megabytes of them: on PostgreSQL
+    they come in binary (as text, bytea is sent in hex and decoding it costs more than the
+    query), stored uncompressed (migrations 0014, 0016)."""
+    if db.get_bind().dialect.name != "postgresql":
+        return list(db.scalars(query))
     compiled = query.compile(dialect=db.get_bind().dialect)
     driver = db.connection().connection.driver_connection
-    with driver.cursor(binary=True, row_factory=namedtuple_row) as cursor:  # type: ignore[union-attr]
+    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
         cursor.execute(str(compiled), compiled.params)
-        return list(cursor.fetchall())
+        return [bytes(row[0]) for row in cursor.fetchall()]
 
 
 def _zero_day() -> dict[str, int]:
