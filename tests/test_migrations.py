@@ -136,8 +136,8 @@ def test_creator_months_are_filled_from_the_days_already_rolled_up(
     upgrade(fresh_engine)
     with fresh_engine.connect() as conn:
         months = {
-            month: viewers
-            for month, viewers in conn.execute(
+            row.month: row.viewers
+            for row in conn.execute(
                 sa.select(CreatorMonth.month, CreatorMonth.viewers).where(
                     CreatorMonth.creator_id == creator
                 )
