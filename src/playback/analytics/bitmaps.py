@@ -39,10 +39,22 @@ def decode(blob: bytes) -> np.ndarray:
 
 
 def add(blob: bytes, numbers: np.ndarray) -> bytes:
-    """The set with ``numbers`` added."""
+    """The set with ``numbers`` added: the same bytes as ``encode`` of the union. A bitmap takes
+    the new bits in place (a big audience's month grows batch by batch without being decoded
+    into its million numbers and sorted again)."""
+    numbers = np.asarray(numbers, dtype=np.uint32)
     if not blob:
         return encode(numbers)
-    return encode(np.concatenate([decode(blob), np.asarray(numbers, dtype=np.uint32)]))
+    if numbers.size == 0:
+        return blob
+    if blob[:1] == _BITMAP:
+        body = np.frombuffer(blob, dtype=np.uint8, offset=1)
+        n_bytes = max(body.size, (int(numbers.max()) >> 3) + 1)
+        merged = _to_bitmap(numbers, n_bytes)
+        merged[: body.size] |= body
+        if int(np.bitwise_count(merged).sum()) * 4 >= n_bytes:  # still dense: a bitmap
+            return _BITMAP + merged.tobytes()
+    return encode(np.concatenate([decode(blob), numbers]))
 
 
 def union_size(blobs: Iterable[bytes]) -> int:
