@@ -117,16 +117,16 @@ def active_users(db: Session, start: dt.date, end: dt.date) -> dict[str, Any]:
     return {"daily": daily, "weekly": weekly, "monthly": monthly}
 
 
-def monthly_active_series(db: Session, *, complete_only: bool = True) -> list[tuple[dt.date, int]]:
-    """Monthly active users for every month with rollups, oldest first (the current, unfinished
-    month left out unless asked): the series the growth forecast is fitted to."""
+def monthly_active_series(db: Session) -> list[tuple[dt.date, int]]:
+    """Monthly active users for every complete month with rollups, oldest first: the series
+    the growth forecast is fitted to."""
     first = db.scalar(sa.select(sa.func.min(PlatformDay.day)))
-    # Today is not over: on a month's last day that month is still unfinished.
-    last = today() if not complete_only else today() - dt.timedelta(days=1)
+    # Up to yesterday: today is not over, so on a month's last day that month is not either.
+    last = today() - dt.timedelta(days=1)
     if first is None or first > last:
         return []
     series = active_users(db, first, last)["monthly"]
-    if complete_only and series and series[-1]["partial"]:
+    if series and series[-1]["partial"]:
         series = series[:-1]
     return [(dt.date.fromisoformat(f"{m['month']}-01"), m["active"]) for m in series]
 

@@ -152,27 +152,21 @@ def _next_month(day: dt.date) -> dt.date:
 
 def _viewer_sets(db: Session, creator_id: uuid.UUID, period: Period) -> list[bytes]:
     """Sets whose union is the creator's viewers over the period: the months lying wholly in
-    it (``creator_months``) and the days at its ends, so a long period reads a few sets rather
-    than one a day."""
+    it (``creator_months``) and the other days, so a long period reads a few sets rather than
+    one a day."""
+    days = sa.select(CreatorDay.viewers).where(
+        CreatorDay.creator_id == creator_id, CreatorDay.day.between(period.start, period.end)
+    )
     months = whole_months(period)
     if months is None:
-        return _sets(db, _day_sets(creator_id, period.start, period.end))
+        return _sets(db, days)
     first, last = months
-    return (
-        _sets(db, _day_sets(creator_id, period.start, first - ONE_DAY))
-        + _sets(
-            db,
-            sa.select(CreatorMonth.viewers).where(
-                CreatorMonth.creator_id == creator_id, CreatorMonth.month.between(first, last)
-            ),
-        )
-        + _sets(db, _day_sets(creator_id, _next_month(last), period.end))
-    )
-
-
-def _day_sets(creator_id: uuid.UUID, start: dt.date, end: dt.date) -> sa.Select[bytes]:
-    return sa.select(CreatorDay.viewers).where(
-        CreatorDay.creator_id == creator_id, CreatorDay.day.between(start, end)
+    in_months = CreatorDay.day.between(first, _next_month(last) - ONE_DAY)
+    return _sets(db, days.where(sa.not_(in_months))) + _sets(
+        db,
+        sa.select(CreatorMonth.viewers).where(
+            CreatorMonth.creator_id == creator_id, CreatorMonth.month.between(first, last)
+        ),
     )
 
 
