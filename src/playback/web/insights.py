@@ -13,8 +13,7 @@ from playback.analytics.insights_api import insights_period, platform_forecast
 from playback.analytics.schemas import InsightsOut
 from playback.errors import Invalid
 from playback.kit.web import DB
-from playback.web.pages import PageAuth, render
-from playback.web.studio import query_date
+from playback.web.pages import PageAuth, query_date, render
 
 router = APIRouter(include_in_schema=False)
 FORECAST_MONTHS = 36

@@ -74,6 +74,17 @@ templates.env.filters["linkify_caption"] = linkify_caption
 templates.env.filters["duration"] = duration_label
 
 
+def query_date(request: Request, name: str) -> dt.date | None:
+    """A date in a page's query string (422 ``bad_date`` if it is not one)."""
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{name} is not a date (YYYY-MM-DD).", code="bad_date") from None
+
+
 def _page_auth(request: Request, db: DB) -> Auth | None:
     return authenticate(request, db)
 

@@ -16,10 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from playback.analytics import charts, rhythm, service
 from playback.analytics.schemas import AudienceOut, OverviewOut, RhythmOut, VideoReportOut
 from playback.analytics.suggestions import suggestions_for
-from playback.errors import Invalid
 from playback.kit.time import today
 from playback.kit.web import DB
-from playback.web.pages import PageAuth, render
+from playback.web.pages import PageAuth, query_date, render
 
 router = APIRouter(include_in_schema=False)
 ENGAGEMENT = ("likes", "comments", "shares", "saves", "followers")
@@ -27,17 +26,6 @@ ENGAGEMENT = ("likes", "comments", "shares", "saves", "followers")
 
 def _login(next_url: str) -> RedirectResponse:
     return RedirectResponse(f"/login?next={next_url}", status_code=303)
-
-
-def query_date(request: Request, name: str) -> dt.date | None:
-    """A date in a page's query string (422 ``bad_date`` if it is not one)."""
-    value = request.query_params.get(name)
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(f"{name} is not a date (YYYY-MM-DD).", code="bad_date") from None
 
 
 def _period(request: Request) -> service.Period:
