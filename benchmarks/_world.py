@@ -289,6 +289,101 @@ def uuid7_at(at: dt.datetime, rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+LOAD_CHUNK = 20_000  # rows per chunk a Loader inserts
+
+
+def check_columns(table: sa.Table, columns: Iterable[str]) -> None:
+    """Fail loudly when the schema gained a required column the seeding does not fill."""
+    given = set(columns)
+    missing = [
+        c.name
+        for c in table.columns
+        if c.name not in given
+        and not c.nullable
+        and c.server_default is None
+        and not (c.primary_key and isinstance(c.type, sa.Integer))  # autoincrement
+    ]
+    if missing:
+        raise SystemExit(f"seeding {table.name}: required columns not filled: {missing}")
+
+
+class Loader:
+    """Bulk rows into the migrated tables inside the connection's transaction: COPY on
+    PostgreSQL, ``executemany`` of tuples on SQLite (converted as the app's column types store
+    them, unless ``raw``: already in the driver's form). One chunk is held at a time."""
+
+    def __init__(self, conn: sa.Connection, progress: Progress, seconds: dict[str, float]):
+        self.conn = conn
+        self.progress = progress
+        self.seconds = seconds
+        self.postgres = conn.dialect.name == "postgresql"
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        self.raw = raw
+
+    def rows(
+        self,
+        table: sa.Table,
+        columns: tuple[str, ...],
+        rows: Iterable[tuple[Any, ...]],
+        *,
+        total: int,
+        name: str | None = None,
+        chunk: int = LOAD_CHUNK,
+        text: bool = False,
+    ) -> int:
+        """``text``: each chunk is one string of COPY text lines on PostgreSQL, a list of tuples
+        the driver takes as they are on SQLite."""
+        name = name or table.name
+        check_columns(table, columns)
+        task = self.progress.add_task(f"seeding {name}", total=total)
+        t0 = time.perf_counter()
+        names = ", ".join(f'"{c}"' for c in columns)
+        dialect = self.conn.dialect
+        processors = [
+            table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+        ]
+        convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+        marks = ", ".join("?" for _ in columns)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 (our names)
+        done = 0
+        parts: Iterable[Any] = rows if text else batched(rows, chunk)
+        for part in parts:
+            if self.postgres:
+                with (
+                    self.raw.cursor() as cur,
+                    cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+                ):
+                    if text:
+                        copy.write(part)
+                    else:
+                        for row in part:
+                            copy.write_row(row)
+                n = part.count("\n") if text else len(part)
+            else:
+                driven = part
+                if not text and convert:
+                    driven = []
+                    for row in part:
+                        values = list(row)
+                        for i, p in convert:
+                            values[i] = p(values[i])
+                        driven.append(values)
+                self.raw.executemany(sql, driven)
+                n = len(part)
+            done += n
+            self.progress.update(task, completed=done)
+        self.progress.remove_task(task)
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+        return done
+
+
+def batched(rows: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    it = iter(rows)
+    while part := list(itertools.islice(it, n)):
+        yield part
+
+
 def bulk_insert(
     conn: sa.Connection,
     table: sa.Table,

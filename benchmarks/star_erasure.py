@@ -76,6 +76,7 @@ from _world import (
     DEFAULT_PG_URL,
     REPO_ROOT,
     Latencies,
+    Loader,
     Server,
     Target,
     console,
@@ -114,7 +115,6 @@ MEMORY_FLOOR_KIB = 4096
 SCHEMA = "bench_erasure"  # this benchmark's own PostgreSQL schema, dropped at the end
 STAR_PASSWORD = "star-erasure-benchmark"  # noqa: S105 (a seeded account's, never a real one)
 BIRTHDATE = dt.date(1995, 5, 17)
-CHUNK = 20_000  # rows per insert chunk while seeding
 MARK = "@@star-erasure "  # prefix of the erasing subprocess's messages on its stdout
 FILES = (("original.mp4", 4096), ("video.mp4", 4096), ("poster.jpg", 1024))  # per star video
 
@@ -182,79 +182,6 @@ class World:
     tokens: tuple[str, str]  # the read probe's and the write probe's sessions (two followers)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _check_columns(table: sa.Table, columns: Iterable[str]) -> None:
-    """Fail loudly when the schema gained a required column the seeding does not fill."""
-    given = set(columns)
-    missing = [
-        c.name
-        for c in table.columns
-        if c.name not in given
-        and not c.nullable
-        and c.server_default is None
-        and not (c.primary_key and isinstance(c.type, sa.Integer))  # autoincrement
-    ]
-    if missing:
-        raise SystemExit(f"seeding {table.name}: required columns not filled: {missing}")
-
-
-class Loader:
-    """Bulk rows into the migrated tables inside the connection's transaction: COPY on
-    PostgreSQL, ``executemany`` of tuples (converted as the app's column types store them) on
-    SQLite. Rows may come from a generator: one chunk is held at a time."""
-
-    def __init__(self, conn: sa.Connection, progress: Progress, world_seconds: dict[str, float]):
-        self.conn = conn
-        self.progress = progress
-        self.seconds = world_seconds
-        self.postgres = conn.dialect.name == "postgresql"
-
-    def rows(
-        self,
-        table: sa.Table,
-        columns: tuple[str, ...],
-        rows: Iterable[tuple[Any, ...]],
-        *,
-        name: str,
-        total: int,
-    ) -> int:
-        _check_columns(table, columns)
-        task = self.progress.add_task(f"seeding {name}", total=total)
-        t0 = time.perf_counter()
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        names = ", ".join(f'"{c}"' for c in columns)
-        dialect = self.conn.dialect
-        processors = [
-            table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-        ]
-        convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-        marks = ", ".join("?" for _ in columns)
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 (our names)
-        done = 0
-        it = iter(rows)
-        while part := list(itertools.islice(it, CHUNK)):
-            if self.postgres:
-                with (
-                    raw.cursor() as cur,
-                    cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
-                ):
-                    for row in part:
-                        copy.write_row(row)
-            else:
-                out = []
-                for row in part:
-                    values = list(row)
-                    for i, p in convert:
-                        values[i] = p(values[i])
-                    out.append(values)
-                raw.executemany(sql, out)
-            done += len(part)
-            self.progress.update(task, completed=done)
-        self.progress.remove_task(task)
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-        return done
 
 
 # fmt: off

@@ -69,7 +69,6 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
-import itertools
 import os
 import random
 import statistics
@@ -91,6 +90,7 @@ from _world import (
     DEFAULT_PG_URL,
     REPO_ROOT,
     Latencies,
+    Loader,
     Server,
     Target,
     console,
@@ -128,8 +128,7 @@ SCHEMA = "bench_studio"  # this benchmark's own PostgreSQL schema, dropped at th
 CREATOR = "studio_star"
 CREATOR_PASSWORD = "studio-overview-benchmark"  # noqa: S105 (a seeded account's)
 BIRTHDATE = dt.date(1996, 3, 14)
-CHUNK = 20_000  # rows per insert chunk (watch events: EVENT_CHUNK)
-EVENT_CHUNK = 50_000
+EVENT_CHUNK = 50_000  # watch events per insert chunk (other rows: _world.LOAD_CHUNK)
 HISTORY_DAYS = 180  # of watch events, today the last
 US = 1_000_000  # microseconds in a second
 DAY_US = 86_400 * US
@@ -463,98 +462,6 @@ def describe(plan: Plan) -> str:
 
 
 # --- loading -------------------------------------------------------------------------------------
-
-
-def _check_columns(table: sa.Table, columns: Iterable[str]) -> None:
-    """Fail loudly when the schema gained a required column the seeding does not fill."""
-    given = set(columns)
-    missing = [
-        c.name
-        for c in table.columns
-        if c.name not in given
-        and not c.nullable
-        and c.server_default is None
-        and not (c.primary_key and isinstance(c.type, sa.Integer))  # autoincrement
-    ]
-    if missing:
-        raise SystemExit(f"seeding {table.name}: required columns not filled: {missing}")
-
-
-class Loader:
-    """Bulk rows into the migrated tables inside the connection's transaction: COPY on
-    PostgreSQL, ``executemany`` of tuples on SQLite (converted as the app's column types store
-    them, unless ``raw``: already in the driver's form). One chunk is held at a time."""
-
-    def __init__(self, conn: sa.Connection, progress: Progress, seconds: dict[str, float]):
-        self.conn = conn
-        self.progress = progress
-        self.seconds = seconds
-        self.postgres = conn.dialect.name == "postgresql"
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        self.raw = raw
-
-    def rows(
-        self,
-        table: sa.Table,
-        columns: tuple[str, ...],
-        rows: Iterable[tuple[Any, ...]],
-        *,
-        total: int,
-        name: str | None = None,
-        chunk: int = CHUNK,
-        text: bool = False,
-    ) -> int:
-        """``text``: each chunk is one string of COPY text lines on PostgreSQL, a list of tuples
-        the driver takes as they are on SQLite."""
-        name = name or table.name
-        _check_columns(table, columns)
-        task = self.progress.add_task(f"seeding {name}", total=total)
-        t0 = time.perf_counter()
-        names = ", ".join(f'"{c}"' for c in columns)
-        dialect = self.conn.dialect
-        processors = [
-            table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-        ]
-        convert = [(i, p) for i, p in enumerate(processors) if p is not None]
-        marks = ", ".join("?" for _ in columns)
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'  # noqa: S608 (our names)
-        done = 0
-        parts: Iterable[Any] = rows if text else _batched(rows, chunk)
-        for part in parts:
-            if self.postgres:
-                with (
-                    self.raw.cursor() as cur,
-                    cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
-                ):
-                    if text:
-                        copy.write(part)
-                    else:
-                        for row in part:
-                            copy.write_row(row)
-                n = part.count("\n") if text else len(part)
-            else:
-                driven = part
-                if not text and convert:
-                    driven = []
-                    for row in part:
-                        values = list(row)
-                        for i, p in convert:
-                            values[i] = p(values[i])
-                        driven.append(values)
-                self.raw.executemany(sql, driven)
-                n = len(part)
-            done += n
-            self.progress.update(task, completed=done)
-        self.progress.remove_task(task)
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-        return done
-
-
-def _batched(rows: Iterable[Any], n: int) -> Iterator[list[Any]]:
-    it = iter(rows)
-    while part := list(itertools.islice(it, n)):
-        yield part
 
 
 # fmt: off
