@@ -154,20 +154,45 @@ def target(
         admin.dispose()
 
 
-def run_per_database(db: str, pg_url: str | None, bench: Callable[[Target], Any]) -> list[Any]:
+def run_per_database(
+    db: str,
+    pg_url: str | None,
+    bench: Callable[[Target], Any],
+    *,
+    schema: str | None = None,
+    keep: bool = False,
+) -> list[Any]:
     """Run ``bench`` on SQLite and/or PostgreSQL (``db`` is sqlite, postgres or both), each in a
-    fresh target, then report the machine's load."""
+    fresh target (on PostgreSQL the schema ``schema``, or a random one), then report the
+    machine's load. ``keep``: keep the work directory and the schema."""
     kinds = ("sqlite", "postgres") if db == "both" else (db,)
     results = []
-    with tempfile.TemporaryDirectory(prefix="playback-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if keep:
+            tmp = tempfile.mkdtemp(prefix="playback-bench-")
+            console.print(f"  data kept in {tmp}")
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="playback-bench-"))
         for kind in kinds:
             extra = {"pg_url": pg_url} if pg_url else {}
-            with target(kind, Path(tmp), **extra) as tgt:
+            with target(kind, Path(tmp), **extra, schema=schema, keep=keep) as tgt:
                 console.print(f"\n[bold]{tgt.label}[/]")
                 results.append(bench(tgt))
     console.print(f"\nload average {load()} after the runs")
     warn_if_busy()
     return results
+
+
+def goals_met(results: Sequence[Any]) -> int:
+    """Print how many runs met their goal (each result has ``met``, ``problems`` and
+    ``target``); the exit status: 1 when any run gave wrong answers."""
+    met = sum(r.met for r in results)
+    broken = [r.target.kind for r in results if r.problems]
+    console.print(
+        f"\n{met}/{len(results)} goals met"
+        + (f"; [red]problems on: {', '.join(broken)}[/]" if broken else "")
+    )
+    return 1 if broken else 0
 
 
 def _psycopg(url: str) -> str:

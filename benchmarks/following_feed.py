@@ -38,6 +38,7 @@ from _world import (
     bulk_insert,
     console,
     follow_row,
+    goals_met,
     interleave,
     load,
     new_progress,
@@ -379,13 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_per_database(args.db, args.pg_url, lambda tgt: bench(tgt, args))
     for result in results:
         report(result, args)
-    met = sum(r.met for r in results)
-    broken = [r.target.kind for r in results if r.problems]
-    console.print(
-        f"\n{met}/{len(results)} goals met"
-        + (f"; [red]wrong answers on: {', '.join(broken)}[/]" if broken else "")
-    )
-    return 1 if broken else 0
+    return goals_met(results)
 
 
 if __name__ == "__main__":

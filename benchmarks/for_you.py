@@ -43,6 +43,7 @@ from _world import (
     analyze,
     bulk_insert,
     console,
+    goals_met,
     interleave,
     load,
     new_progress,
@@ -1207,13 +1208,7 @@ def main(argv: list[str] | None = None) -> int:
             f" (p99 {result.lat['feed'].p99:.0f} ms vs {result.lat['bare'].p99:.1f} ms); "
             f"seeded in {result.world.seconds['total']:.0f} s; {result.training}"
         )
-    met = sum(r.met for r in results)
-    broken = [r.target.kind for r in results if r.problems]
-    console.print(
-        f"\n{met}/{len(results)} goals met"
-        + (f"; [red]wrong answers on: {', '.join(broken)}[/]" if broken else "")
-    )
-    return 1 if broken else 0
+    return goals_met(results)
 
 
 if __name__ == "__main__":

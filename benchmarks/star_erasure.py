@@ -60,7 +60,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -80,15 +79,15 @@ from _world import (
     Server,
     Target,
     console,
+    goals_met,
     load,
     new_progress,
     open_database,
     password_hash,
+    run_per_database,
     session_rows,
-    target,
     verdict,
     video_row,
-    warn_if_busy,
 )
 from rich.progress import Progress, TaskID
 
@@ -1303,7 +1302,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--flush-budget", type=float, default=60, help="s of counters.flush at most (60)"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the data directory (SQLite)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the data directory (and the PostgreSQL schema)"
+    )
     parser.add_argument("--probe-interval", type=float, default=0.02, help="s between reads (0.02)")
     parser.add_argument(
         "--write-interval", type=float, default=0.25, help="s between writes (0.25)"
@@ -1326,22 +1327,13 @@ def main(argv: list[str] | None = None) -> int:
         f"small-factor={args.small_factor} batch={args.batch}"
     )
     console.print(f"  machine: {os.cpu_count()} CPUs, load average {load()} before the runs")
-    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    results = []
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            tmp = tempfile.mkdtemp(prefix="playback-bench-")
-            console.print(f"  data kept in {tmp}")
-        else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="playback-bench-"))
-        for kind in kinds:
-            with target(kind, Path(tmp), args.pg_url, schema=SCHEMA) as tgt:
-                console.print(f"\n[bold]{tgt.label}[/]")
-                result = bench(tgt, args)
-                report(result, args)
-                results.append(result)
-    console.print(f"\nload average {load()} after the runs")
-    warn_if_busy()
+
+    def run(tgt: Target) -> Result:
+        result = bench(tgt, args)
+        report(result, args)  # each database's figures as soon as they exist
+        return result
+
+    results = run_per_database(args.db, args.pg_url, run, schema=SCHEMA, keep=args.keep)
     for result in results:
         console.print(
             f"{result.target.kind:>8}: p99 erasing/idle {result.p99_ratio:.2f} "
@@ -1350,13 +1342,7 @@ def main(argv: list[str] | None = None) -> int:
             f"full erasure {result.full.seconds:.0f} s "
             f"({result.full.rows / result.full.seconds:,.0f} rows/s)"
         )
-    met = sum(r.met for r in results)
-    broken = [r.target.kind for r in results if r.problems]
-    console.print(
-        f"\n{met}/{len(results)} goals met"
-        + (f"; [red]problems on: {', '.join(broken)}[/]" if broken else "")
-    )
-    return 1 if broken else 0
+    return goals_met(results)
 
 
 if __name__ == "__main__":

@@ -74,13 +74,11 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,16 +92,16 @@ from _world import (
     Server,
     Target,
     console,
+    goals_met,
     load,
     new_progress,
     open_database,
     password_hash,
+    run_per_database,
     session_rows,
-    target,
     uuid7_at,
     verdict,
     video_row,
-    warn_if_busy,
 )
 from rich.progress import Progress
 
@@ -1550,22 +1548,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  machine: {os.cpu_count()} CPUs, load average {load()} before the runs; code at "
         f"{_commit()}"
     )
-    kinds = ("sqlite", "postgres") if args.db == "both" else (args.db,)
-    results = []
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            tmp = tempfile.mkdtemp(prefix="playback-bench-")
-            console.print(f"  data kept in {tmp}")
-        else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="playback-bench-"))
-        for kind in kinds:
-            with target(kind, Path(tmp), args.pg_url, schema=SCHEMA, keep=args.keep) as tgt:
-                console.print(f"\n[bold]{tgt.label}[/]")
-                result = bench(tgt, args)
-                report(result, args)
-                results.append(result)
-    console.print(f"\nload average {load()} after the runs")
-    warn_if_busy()
+
+    def run(tgt: Target) -> Result:
+        result = bench(tgt, args)
+        report(result, args)  # each database's figures as soon as they exist
+        return result
+
+    results = run_per_database(args.db, args.pg_url, run, schema=SCHEMA, keep=args.keep)
     for result in results:
         console.print(
             f"{result.target.kind:>8}: p99 overview/bare 28 d {result.ratio('overview 28 d'):.2f} "
@@ -1574,13 +1563,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{verdict(result.ratio('overview 180 d') <= P99_GOAL)}; rollup "
             f"{result.rollup.rate:,.0f} events/s"
         )
-    met = sum(r.met for r in results)
-    broken = [r.target.kind for r in results if r.problems]
-    console.print(
-        f"\n{met}/{len(results)} goals met"
-        + (f"; [red]problems on: {', '.join(broken)}[/]" if broken else "")
-    )
-    return 1 if broken else 0
+    return goals_met(results)
 
 
 if __name__ == "__main__":
