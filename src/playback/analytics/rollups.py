@@ -51,7 +51,7 @@ from playback.media.models import Video, VideoHashtag
 
 STATE = "watch_events"
 LAG = dt.timedelta(seconds=30)
-BATCH = 5_000  # about half a second of SQLite's write lock per batch
+BATCH = 5_000  # a few hundred milliseconds of SQLite's write lock per batch
 SUMS = ["plays", "views", "watch_ms"]
 AGE_BANDS = ("13-15", "16-17", "18-24", "25-34", "35-44", "45-54", "55+")
 UNKNOWN_AGE = "unknown"  # a viewer who was not logged in
